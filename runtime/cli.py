@@ -1,0 +1,136 @@
+"""The `batch-task` command line: which command or task the arguments name, and nothing more.
+
+Kept light on purpose: `--help`, `--version`, `list` and `describe` import neither boto3 nor
+rasterio, so the container answers them at Python's start-up speed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+import runtime
+from runtime import registry
+from runtime.errors import ExitCode, TaskError, UsageError
+
+USAGE = """\
+usage: batch-task TASK [--name value]...        run a task (same as `run TASK`)
+       batch-task run TASK [--name value]...
+       batch-task list [--json]                  the registered tasks
+       batch-task describe TASK [--json]         a task's parameters
+       batch-task --version | --help
+
+Parameters: --name value or --name=value (--dst-crs and --dst_crs are the same);
+  lists by repeating the flag or as one JSON array; --params JSON|@file|s3://|https://
+  for a JSON object of parameters (flags override it); --manifest URI with
+  AWS_BATCH_JOB_ARRAY_INDEX for array jobs.
+Exit codes: 0 ok, 64 usage, 65 bad input, 66 input not found, 70 bug, 73 output,
+  75 temporary (retry), 77 permission denied, 124 TASK_TIMEOUT, 130/143 SIGINT/SIGTERM.
+Environment and task authoring: see README.md.
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _dispatch(args)
+    except UsageError as exc:
+        print(f"batch-task: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    except TaskError as exc:
+        print(f"batch-task: {exc}", file=sys.stderr)
+        return int(exc.exit_code)
+
+
+def _dispatch(args: list[str]) -> int:
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(USAGE, end="")
+        return ExitCode.OK if args else ExitCode.USAGE
+    if args[0] in ("-V", "--version"):
+        print(f"batch-task {runtime.__version__}")
+        return ExitCode.OK
+    command, rest = args[0], args[1:]
+    handler = COMMANDS.get(command)
+    if handler is not None:
+        return handler(rest)
+    if command in registry.RESERVED:
+        raise UsageError(f"`{command}` is not available in this version of batch-task")
+    if command.startswith("-"):
+        raise UsageError(f"unknown option {command!r}; see `batch-task --help`")
+    return _run([command, *rest])
+
+
+def _run(args: list[str]) -> int:
+    if not args:
+        raise UsageError("`run` needs a task name; `batch-task list` shows them")
+    task = registry.get(args[0], os.environ)
+    if any(a in ("-h", "--help") for a in args[1:]):
+        print(_describe_text(task))
+        return ExitCode.OK
+    from runtime import lifecycle
+
+    return lifecycle.run(task, args[1:], os.environ)
+
+
+def _list(args: list[str]) -> int:
+    as_json = _only_flag(args, "list")
+    tasks = registry.load(os.environ)
+    if as_json:
+        print(
+            json.dumps([{"name": t.name, "summary": t.summary} for t in tasks.values()], indent=2)
+        )
+    else:
+        width = max((len(name) for name in tasks), default=0)
+        for task in tasks.values():
+            print(f"{task.name:<{width}}  {task.summary}")
+    return ExitCode.OK
+
+
+def _describe(args: list[str]) -> int:
+    names = [a for a in args if a != "--json"]
+    if len(names) != 1:
+        raise UsageError("usage: batch-task describe TASK [--json]")
+    task = registry.get(names[0], os.environ)
+    if "--json" in args:
+        print(
+            json.dumps(
+                {
+                    "name": task.name,
+                    "summary": task.summary,
+                    "description": task.description,
+                    "parameters": [p.describe() for p in task.params],
+                },
+                indent=2,
+            )
+        )
+    else:
+        print(_describe_text(task))
+    return ExitCode.OK
+
+
+def _describe_text(task: registry.Task) -> str:
+    lines = [f"batch-task {task.name} [--name value]...", "", task.description, "", "parameters:"]
+    for p in task.params:
+        d = p.describe()
+        notes = ["required" if p.required else f"default {json.dumps(d['default'])}"]
+        if p.secret:
+            notes.append("secret")
+        lines.append(f"  {p.flag} ({p.type_name}; {', '.join(notes)})")
+        if p.help:
+            lines.append(f"      {p.help}")
+    return "\n".join(lines)
+
+
+def _only_flag(args: list[str], command: str) -> bool:
+    if any(a != "--json" for a in args):
+        raise UsageError(f"usage: batch-task {command} [--json]")
+    return bool(args)
+
+
+COMMANDS: dict[str, Callable[[list[str]], int]] = {
+    "run": _run,
+    "list": _list,
+    "describe": _describe,
+}

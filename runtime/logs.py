@@ -1,0 +1,179 @@
+"""Structured logs: one JSON object per line on stdout, the same line to every remote sink.
+
+A structlog processor chain builds the event (job keys, level, timestamp, exception), renders
+it once as JSON, redacts secrets from the rendered text, and hands the line to `Output`, which
+writes stdout and offers the line to each sink without waiting for it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+import structlog
+
+from runtime.sinks import Sink
+
+LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
+_FIRST_KEYS = ("timestamp", "level", "event", "logger", "task", "job_id", "attempt")
+_MIN_SECRET = 4
+_STD_LOGGER_LEVEL = logging.WARNING
+Event = dict[str, Any]
+
+
+class Redactor:
+    """Replaces known secret values in rendered lines, wherever they occur (tracebacks too).
+
+    Working on the rendered text catches secrets nested in results or exception messages,
+    at the cost of one substring test per secret per line. Values shorter than four characters
+    are not treated as secrets: they would blank out ordinary words.
+    """
+
+    def __init__(self) -> None:
+        self._forms: list[str] = []
+
+    def add(self, secret: str) -> None:
+        if len(secret) < _MIN_SECRET:
+            return
+        for form in (secret, json.dumps(secret)[1:-1]):
+            if form not in self._forms:
+                self._forms.append(form)
+        self._forms.sort(key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for form in self._forms:
+            if form in text:
+                text = text.replace(form, "***")
+        return text
+
+
+class Output:
+    """The end of the chain: stdout first (it always has every event), then each sink."""
+
+    def __init__(self, stream: TextIO, sinks: Iterable[Sink]) -> None:
+        self.stream = stream
+        self.sinks = list(sinks)
+        self._lock = threading.Lock()
+
+    def msg(self, line: str, pretty: str | None = None) -> None:
+        with self._lock:
+            try:
+                self.stream.write((pretty or line) + "\n")
+                self.stream.flush()
+            except (BrokenPipeError, ValueError):
+                pass
+        for sink in self.sinks:
+            sink.emit(line)
+
+    debug = info = warning = warn = error = critical = exception = fatal = log = msg
+
+
+def _add_timestamp(_: Any, __: str, event: Event) -> Event:
+    now = datetime.now(UTC)
+    event["timestamp"] = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    return event
+
+
+def _add_exception(_: Any, __: str, event: Event) -> Event:
+    exc_info = event.pop("exc_info", None)
+    if exc_info is True:
+        exc_info = sys.exc_info()
+    elif isinstance(exc_info, BaseException):
+        exc_info = (type(exc_info), exc_info, exc_info.__traceback__)
+    if exc_info and exc_info[0] is not None:
+        event.setdefault("error_type", exc_info[0].__name__)
+        event["exception"] = "".join(traceback.format_exception(*exc_info))
+    return event
+
+
+class _Render:
+    """Orders the keys SPEC lists first, renders JSON, redacts, and adds a console form."""
+
+    def __init__(self, job_keys: Mapping[str, Any], redact: Redactor, console: bool) -> None:
+        self.job_keys = dict(job_keys)
+        self.redact = redact
+        self.console = structlog.dev.ConsoleRenderer(colors=False) if console else None
+
+    def __call__(self, logger: Any, method: str, event: Event) -> tuple[tuple[str, ...], Event]:
+        ordered: Event = {k: event.pop(k) for k in _FIRST_KEYS[:4] if k in event}
+        ordered.setdefault("logger", "runtime")
+        for key, value in self.job_keys.items():
+            ordered[key] = event.pop(key, value)
+        ordered.update(event)
+        line = self.redact(json.dumps(ordered, default=str, ensure_ascii=False))
+        if self.console is None:
+            return (line,), {}
+        shown = {k: v for k, v in ordered.items() if k not in ("task", "attempt", "logger")}
+        return (line,), {"pretty": self.redact(self.console(logger, method, shown))}
+
+
+class LogPipeline:
+    """The logging of one run: stdout plus sinks, the job's keys, redaction, and the flush."""
+
+    def __init__(
+        self,
+        *,
+        task: str,
+        job_keys: Mapping[str, Any],
+        sinks: Iterable[Sink] = (),
+        level: str = "info",
+        console: bool = False,
+        stream: TextIO | None = None,
+    ) -> None:
+        self.redactor = Redactor()
+        self.output = Output(stream or sys.stdout, sinks)
+        render = _Render({"task": task, **job_keys}, self.redactor, console)
+        structlog.configure(
+            processors=[structlog.processors.add_log_level, _add_timestamp, _add_exception, render],
+            wrapper_class=structlog.make_filtering_bound_logger(LEVELS[level]),
+            logger_factory=lambda *_: self.output,
+            cache_logger_on_first_use=True,
+        )
+        self._bridge_stdlib_logging()
+
+    def get_logger(self, name: str = "runtime") -> Any:
+        return structlog.get_logger().bind(logger=name)
+
+    def close(self, timeout: float) -> None:
+        """Flush every sink within `timeout` seconds in all; report what they had to drop."""
+        deadline = time.monotonic() + timeout
+        dropped = {}
+        sinks, self.output.sinks = self.output.sinks, []
+        for sink in sinks:
+            lost = sink.close(max(0.0, deadline - time.monotonic()))
+            if lost:
+                dropped[sink.name] = lost
+        if dropped:
+            self.get_logger().warning("log.events_dropped", dropped=dropped)
+
+    def _bridge_stdlib_logging(self) -> None:
+        """Route warnings of boto3, rasterio and others into the same stream."""
+        root = logging.getLogger()
+        root.handlers = [_StructlogHandler()]
+        root.setLevel(_STD_LOGGER_LEVEL)
+
+
+class _StructlogHandler(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        log = structlog.get_logger().bind(logger=record.name)
+        method = getattr(log, record.levelname.lower(), log.warning)
+        method(record.getMessage(), exc_info=record.exc_info or None)
+
+
+def is_console(environ: Mapping[str, str], stream: TextIO) -> bool:
+    fmt = environ.get("LOG_FORMAT", "").strip().lower()
+    if fmt in ("json", "console"):
+        return fmt == "console"
+    return stream.isatty()

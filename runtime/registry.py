@@ -1,0 +1,114 @@
+"""Where tasks come from: the `@task` decorator, built-ins, `TASK_MODULES` and entry points.
+
+Registering a task only records the function; its parameters are read from the signature on
+first use, so `batch-task list` stays as cheap as importing the task modules.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import importlib
+import inspect
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, overload
+
+from runtime.errors import UsageError
+from runtime.params import Param, context_param, params_of
+
+RESERVED = frozenset(
+    {"list", "describe", "run", "doctor", "local", "submit", "schedule", "status", "logs", "help"}
+)
+ENTRY_POINT_GROUP = "batch_task.tasks"
+_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    func: Callable[..., Any]
+
+    @property
+    def summary(self) -> str:
+        return self.description.split("\n\n", 1)[0].replace("\n", " ")
+
+    @property
+    def description(self) -> str:
+        doc = inspect.getdoc(self.func) or ""
+        return doc.split("\nArgs:", 1)[0].strip()
+
+    @functools.cached_property
+    def params(self) -> tuple[Param, ...]:
+        return params_of(self.func)
+
+    @property
+    def context_arg(self) -> str | None:
+        """The name of the parameter annotated `TaskContext`, which receives the context."""
+        return context_param(self.func)
+
+
+_tasks: dict[str, Task] = {}
+
+
+@overload
+def task(func: Callable[..., Any], /) -> Callable[..., Any]: ...
+@overload
+def task(*, name: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]: ...
+
+
+def task(func: Callable[..., Any] | None = None, /, *, name: str | None = None) -> Any:
+    """Register a function as a task: `@task` or `@task(name="my-task")`.
+
+    The name defaults to the function's name with `_` turned into `-`.
+    """
+
+    def register(f: Callable[..., Any]) -> Callable[..., Any]:
+        task_name = name or f.__name__.replace("_", "-")
+        if not _NAME.match(task_name):
+            raise ValueError(
+                f"task name {task_name!r} is invalid: use lowercase words joined by '-'"
+            )
+        if task_name in RESERVED:
+            raise ValueError(
+                f"task name {task_name!r} is reserved for a batch-task command; choose another"
+            )
+        known = _tasks.get(task_name)
+        if known is not None and _qualname(known.func) != _qualname(f):
+            raise ValueError(f"task {task_name!r} is already registered by {_qualname(known.func)}")
+        _tasks[task_name] = Task(task_name, f)
+        return f
+
+    return register(func) if func is not None else register
+
+
+def load(environ: Mapping[str, str]) -> dict[str, Task]:
+    """Import the built-in tasks, `TASK_MODULES` and the `batch_task.tasks` entry points."""
+    importlib.import_module("tasks")
+    for module in filter(None, (m.strip() for m in environ.get("TASK_MODULES", "").split(","))):
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise UsageError(
+                f"TASK_MODULES names {module!r}, which can't be imported ({exc}); "
+                "check the module name and that it is on PYTHONPATH"
+            ) from exc
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        ep.load()
+    return dict(sorted(_tasks.items()))
+
+
+def get(name: str, environ: Mapping[str, str]) -> Task:
+    tasks = load(environ)
+    if name in tasks:
+        return tasks[name]
+    close = difflib.get_close_matches(name, tasks, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise UsageError(f"unknown task {name!r}{hint} (`batch-task list` shows the registered tasks)")
+
+
+def _qualname(f: Callable[..., Any]) -> str:
+    return f"{f.__module__}.{f.__qualname__}"
