@@ -23,6 +23,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 RASTERS = ROOT.parent / "shared" / "data" / "rasters"
 FIXTURE_TASKS = "tests.fixture_tasks"
+pytest_plugins = sorted(
+    f"tests.fixtures.{p.stem}" for p in (ROOT / "tests" / "fixtures").glob("[!_]*.py")
+)
 
 
 def free_port() -> int:
