@@ -170,7 +170,8 @@ def parse(
             text = load(text.removeprefix("@"))
         values.update(_json_object(text, "--params", problems))
     for key, given in flags.items():
-        values[key] = given
+        param = by_name.get(key)
+        values[key] = given if param is None else _from_flags(param, given, problems)
     if "manifest" in specials:
         values.update(_manifest_item(load(specials["manifest"]), array_index, problems))
 
@@ -182,8 +183,6 @@ def parse(
             hint = f"; did you mean --{close[0].replace('_', '-')}?" if close else ""
             problems.append(f"unknown parameter --{key.replace('_', '-')}{hint}")
             continue
-        if key in flags:
-            value = _from_flags(param, value, problems)
         try:
             kwargs[key] = param.convert(value)
         except (ValueError, TypeError) as exc:

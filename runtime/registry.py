@@ -87,18 +87,24 @@ def load(environ: Mapping[str, str]) -> dict[str, Task]:
     """Import the built-in tasks, `TASK_MODULES` and the `batch_task.tasks` entry points."""
     importlib.import_module("tasks")
     for module in filter(None, (m.strip() for m in environ.get("TASK_MODULES", "").split(","))):
-        try:
-            importlib.import_module(module)
-        except ImportError as exc:
-            raise UsageError(
-                f"TASK_MODULES names {module!r}, which can't be imported ({exc}); "
-                "check the module name and that it is on PYTHONPATH"
-            ) from exc
+        _import(functools.partial(importlib.import_module, module), f"TASK_MODULES' {module!r}")
     from importlib.metadata import entry_points
 
     for ep in entry_points(group=ENTRY_POINT_GROUP):
-        ep.load()
+        _import(ep.load, f"entry point {ep.name!r} ({ep.value}) in {ENTRY_POINT_GROUP}")
     return dict(sorted(_tasks.items()))
+
+
+def _import(load: Callable[[], object], what: str) -> None:
+    """Turn a broken task module into a usage error that names it, not a traceback."""
+    try:
+        load()
+    except ImportError as exc:
+        raise UsageError(
+            f"{what} can't be imported ({exc}); check the name and PYTHONPATH"
+        ) from exc
+    except Exception as exc:
+        raise UsageError(f"{what} failed while registering its tasks: {exc}") from exc
 
 
 def get(name: str, environ: Mapping[str, str]) -> Task:

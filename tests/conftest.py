@@ -64,7 +64,8 @@ def base_env(**extra: str) -> dict[str, str]:
 
 
 def parse_events(stdout: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+    """The JSON log events among stdout's lines (other output, such as `describe`, is skipped)."""
+    return [json.loads(line) for line in stdout.splitlines() if line.startswith('{"')]
 
 
 def start_cli(args: list[str], env: Mapping[str, str] | None = None) -> subprocess.Popen[str]:
