@@ -6,6 +6,7 @@ rasterio, so the container answers them at Python's start-up speed.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
@@ -20,14 +21,24 @@ usage: batch-task TASK [--name value]...        run a task (same as `run TASK`)
        batch-task run TASK [--name value]...
        batch-task list [--json]                  the registered tasks
        batch-task describe TASK [--json]         a task's parameters
+       batch-task doctor                         check GDAL, scratch, AWS and every sink
+       batch-task local JOBDEF.json [-p NAME=VALUE]... [--array-size N] [--image IMAGE]
+                                                 run a job definition as AWS Batch would
+       batch-task submit JOBDEF --queue Q [-p NAME=VALUE]... [--array-size N | --manifest URI]
+                  [--depends-on JOB_ID] [--dry-run]   validate, then SubmitJob
+       batch-task schedule create NAME --expression EXPR JOBDEF --queue Q [-p ...] --role-arn ARN
+       batch-task schedule list | schedule delete NAME   EventBridge Scheduler
+       batch-task status JOB_ID [--json]         Batch status with the latest progress
+       batch-task logs JOB_ID [--follow]         the job's log events from CloudWatch
        batch-task --version | --help
 
 Parameters: --name value or --name=value (--dst-crs and --dst_crs are the same);
   lists by repeating the flag or as one JSON array; --params JSON|@file|s3://|https://
   for a JSON object of parameters (flags override it); --manifest URI with
   AWS_BATCH_JOB_ARRAY_INDEX for array jobs.
-Exit codes: 0 ok, 64 usage, 65 bad input, 66 input not found, 70 bug, 73 output,
-  75 temporary (retry), 77 permission denied, 124 TASK_TIMEOUT, 130/143 SIGINT/SIGTERM.
+Exit codes: 0 ok, 64 usage, 65 bad input, 66 input not found, 69 unreachable (doctor),
+  70 bug, 73 output, 75 temporary (retry), 77 permission denied, 124 TASK_TIMEOUT,
+  130/143 SIGINT/SIGTERM.
 Environment and task authoring: see README.md.
 """
 
@@ -129,8 +140,23 @@ def _only_flag(args: list[str], command: str) -> bool:
     return bool(args)
 
 
+def _lazy(module: str) -> Callable[[list[str]], int]:
+    """A command whose module (and its boto3 or rasterio) is imported only when it runs."""
+
+    def command(args: list[str]) -> int:
+        return int(importlib.import_module(module).main(args))
+
+    return command
+
+
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "run": _run,
     "list": _list,
     "describe": _describe,
+    "doctor": _lazy("runtime.doctor"),
+    "local": _lazy("runtime.local"),
+    "submit": _lazy("runtime.ops.submit"),
+    "schedule": _lazy("runtime.ops.schedule"),
+    "status": _lazy("runtime.ops.status"),
+    "logs": _lazy("runtime.ops.joblogs"),
 }

@@ -1,0 +1,219 @@
+"""The operator's commands against moto's server: submit, schedule, status, logs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.conftest import base_env, run_cli
+
+QUEUE = "ops-queue"
+
+
+@pytest.fixture
+def batch_env(aws_env: dict[str, str]) -> dict[str, str]:
+    """A queue in moto's Batch (its jobs never run: moto has no Docker here)."""
+    batch = boto3.client("batch")
+    if not batch.describe_job_queues(jobQueues=[QUEUE])["jobQueues"]:
+        role = boto3.client("iam").create_role(
+            RoleName="ops-batch-role", AssumeRolePolicyDocument="{}"
+        )["Role"]["Arn"]
+        ce = batch.create_compute_environment(
+            computeEnvironmentName="ops-ce", type="UNMANAGED", serviceRole=role
+        )
+        batch.create_job_queue(
+            jobQueueName=QUEUE,
+            state="ENABLED",
+            priority=1,
+            computeEnvironmentOrder=[
+                {"order": 1, "computeEnvironment": ce["computeEnvironmentArn"]}
+            ],
+        )
+    return base_env(**aws_env)
+
+
+def jobdef(tmp_path: Path, name: str, **environment: str) -> Path:
+    body = {
+        "jobDefinitionName": name,
+        "type": "container",
+        "parameters": {"count": "1"},
+        "containerProperties": {
+            "image": "batch-task:latest",
+            "command": ["typed", "--name", "Ref::name", "--count", "Ref::count"],
+            "resourceRequirements": [
+                {"type": "VCPU", "value": "1"},
+                {"type": "MEMORY", "value": "512"},
+            ],
+            "environment": [{"name": k, "value": v} for k, v in environment.items()],
+        },
+    }
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(body))
+    return path
+
+
+def jobs_in_queue() -> list[dict[str, Any]]:
+    batch = boto3.client("batch")
+    found = []
+    for status in (
+        "SUBMITTED",
+        "PENDING",
+        "RUNNABLE",
+        "STARTING",
+        "RUNNING",
+        "SUCCEEDED",
+        "FAILED",
+    ):
+        found += batch.list_jobs(jobQueue=QUEUE, jobStatus=status)["jobSummaryList"]
+    return found
+
+
+def test_dry_run_prints_a_valid_request_without_aws(tmp_path: Path) -> None:
+    path = jobdef(tmp_path, "dry-def")
+    run = run_cli(
+        ["submit", str(path), "--queue", QUEUE, "-p", "name=scene-1", "--dry-run", "--name", "n1"]
+    )
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == {
+        "jobName": "n1",
+        "jobQueue": QUEUE,
+        "jobDefinition": "dry-def",
+        "parameters": {"name": "scene-1"},
+    }
+
+
+def test_submit_refuses_bad_parameters_before_calling_aws(
+    tmp_path: Path, batch_env: dict[str, str]
+) -> None:
+    path = jobdef(tmp_path, "bad-def")
+    before = len(jobs_in_queue())
+    typo = run_cli(["submit", str(path), "--queue", QUEUE, "-p", "nmae=x"], batch_env)
+    assert typo.returncode == 64
+    assert "-p nmae: the job definition's command has no Ref::nmae; did you mean 'name'?" in (
+        typo.stderr
+    )
+    bad = run_cli(["submit", str(path), "--queue", QUEUE, "-p", "name=x", "-p", "count=many"])
+    assert bad.returncode == 64
+    assert "--count: expected an integer, got 'many'" in bad.stderr
+    missing = run_cli(["submit", str(path), "--queue", QUEUE], batch_env)
+    assert missing.returncode == 64
+    assert "Ref::name has no value" in missing.stderr
+    assert len(jobs_in_queue()) == before, "nothing may be submitted"
+
+
+def test_submit_registers_a_local_definition_and_submits(
+    tmp_path: Path, batch_env: dict[str, str]
+) -> None:
+    path = jobdef(tmp_path, "real-def")
+    run = run_cli(["submit", str(path), "--queue", QUEUE, "-p", "name=scene-9"], batch_env)
+    assert run.returncode == 0, run.stderr
+    job_id = run.stdout.strip()
+    job = boto3.client("batch").describe_jobs(jobs=[job_id])["jobs"][0]
+    assert job["parameters"]["name"] == "scene-9"
+    assert job["jobDefinition"].endswith("job-definition/real-def:1")
+
+
+def test_submit_with_a_manifest_validates_every_item(
+    tmp_path: Path, batch_env: dict[str, str], s3: Any, bucket: str
+) -> None:
+    path = jobdef(tmp_path, "array-def")
+    items = [{"name": "a"}, {"name": "b", "count": 2}, {"name": "c"}]
+    s3.put_object(Bucket=bucket, Key="m.json", Body=json.dumps(items).encode())
+    args = ["submit", str(path), "--queue", QUEUE, "-p", "name=x", "--dry-run"]
+    run = run_cli([*args, "--manifest", f"s3://{bucket}/m.json"], batch_env)
+    assert run.returncode == 0, run.stderr
+    request = json.loads(run.stdout)
+    assert request["arrayProperties"] == {"size": 3}
+    assert request["containerOverrides"]["command"][-2:] == ["--manifest", f"s3://{bucket}/m.json"]
+    s3.put_object(Bucket=bucket, Key="bad.json", Body=b'[{"name": "a"}, {"count": "x"}]')
+    bad = run_cli([*args, "--manifest", f"s3://{bucket}/bad.json"], batch_env)
+    assert bad.returncode == 64
+    assert "manifest item 1" in bad.stderr
+    assert "--count: expected an integer" in bad.stderr
+
+
+def test_schedule_round_trip(tmp_path: Path, batch_env: dict[str, str]) -> None:
+    path = jobdef(tmp_path, "nightly-def")
+    role = "arn:aws:iam::123456789012:role/scheduler"
+    create = [
+        *("schedule", "create", "nightly", "--expression", "cron(0 3 * * ? *)", str(path)),
+        *("--queue", QUEUE, "-p", "name=nightly-scene", "--role-arn", role),
+    ]
+    made = run_cli(create, batch_env)
+    assert made.returncode == 0, made.stderr
+    schedule = boto3.client("scheduler").get_schedule(Name="nightly")
+    assert schedule["ScheduleExpression"] == "cron(0 3 * * ? *)"
+    assert schedule["Target"]["Arn"] == "arn:aws:scheduler:::aws-sdk:batch:submitJob"
+    assert json.loads(schedule["Target"]["Input"]) == {
+        "JobName": "nightly",
+        "JobQueue": QUEUE,
+        "JobDefinition": "nightly-def",
+        "Parameters": {"name": "nightly-scene"},
+    }
+    listed = run_cli(["schedule", "list"], batch_env)
+    assert "nightly\t" in listed.stdout
+    assert run_cli(["schedule", "delete", "nightly"], batch_env).returncode == 0
+    assert "nightly\t" not in run_cli(["schedule", "list"], batch_env).stdout
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("rate(1 hours)", "write rate(1 hour)"),
+        ("rate(5 minute)", "write rate(5 minutes)"),
+        ("cron(0 3 * * *)", "cron takes six fields"),
+        ("cron(0 3 * * 1 *)", "must be '?'"),
+        ("every day", "is not a schedule expression"),
+    ],
+)
+def test_schedule_expressions_are_checked_before_the_call(
+    tmp_path: Path, expression: str, message: str
+) -> None:
+    path = jobdef(tmp_path, "expr-def")
+    run = run_cli(
+        [
+            *("schedule", "create", "bad", "--expression", expression, str(path)),
+            *("--queue", QUEUE, "-p", "name=x", "--role-arn", "arn:aws:iam::1:role/r"),
+        ]
+    )
+    assert run.returncode == 64
+    assert message in run.stderr
+
+
+def test_status_joins_batch_status_and_progress(
+    tmp_path: Path, batch_env: dict[str, str], s3: Any, bucket: str
+) -> None:
+    path = jobdef(tmp_path, "status-def", PROGRESS_URL=f"s3://{bucket}/progress")
+    job_id = run_cli(["submit", str(path), "--queue", QUEUE, "-p", "name=s"], batch_env).stdout
+    job_id = job_id.strip()
+    doc = {"job_id": job_id, "status": "RUNNING", "progress": 0.42, "stage": "convert"}
+    s3.put_object(Bucket=bucket, Key=f"progress/{job_id}.json", Body=json.dumps(doc).encode())
+    run = run_cli(["status", job_id, "--json"], batch_env)
+    assert run.returncode == 0, run.stderr
+    info = json.loads(run.stdout)
+    assert info["jobId"] == job_id
+    assert info["task"] == "typed"
+    assert info["progress"]["progress"] == 0.42
+    text = run_cli(["status", job_id], batch_env).stdout
+    assert "progress: RUNNING 42% convert" in text
+    assert run_cli(["status", "no-such-job"], batch_env).returncode == 66
+
+
+def test_logs_shows_a_runtime_run_from_its_cloudwatch_stream(
+    tmp_path: Path, batch_env: dict[str, str]
+) -> None:
+    path = jobdef(tmp_path, "logs-def", CLOUDWATCH_LOG_GROUP="/batch-task/ops-test")
+    job_id = run_cli(["submit", str(path), "--queue", QUEUE, "-p", "name=l"], batch_env).stdout
+    job_id = job_id.strip()
+    env = {**batch_env, "CLOUDWATCH_LOG_GROUP": "/batch-task/ops-test", "AWS_BATCH_JOB_ID": job_id}
+    worker = run_cli(["typed", "--name", "from-the-worker"], env)
+    assert worker.returncode == 0, worker.stderr
+    logs = run_cli(["logs", job_id], batch_env)
+    assert logs.returncode == 0, logs.stderr
+    lines = logs.stdout.splitlines()
+    assert any(" info    task.started  params=" in line for line in lines), logs.stdout
+    assert any("task.succeeded" in line and "from-the-worker" in line for line in lines)
