@@ -104,7 +104,9 @@ def run(task: Task, argv: Sequence[str], environ: Mapping[str, str]) -> int:
     for name in SECRET_ENV:
         pipeline.redactor.add(environ.get(name, ""))
     log = pipeline.get_logger("runtime")
-    reporter = progress.Reporter(task=task.name, job=job, log=log)
+    reporter = progress.from_env(
+        environ, task=task.name, job=job, log=log, redact=pipeline.redactor
+    )
     started = time.monotonic()
     worker: threading.Thread | None = None
     try:

@@ -1,95 +1,85 @@
-"""Progress of one run, as SPEC's progress events: STARTING, RUNNING..., SUCCEEDED or FAILED."""
+"""Progress of one run, as SPEC's progress events: STARTING, RUNNING..., SUCCEEDED or FAILED.
+
+`from_env` reads `PROGRESS_URL` and `PROGRESS_TOKEN`. Each sink's module, and the terminal
+bar's, is imported only when it is used: an http URL does not import boto3, a run in AWS
+Batch does not import tqdm.
+"""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any, TextIO
+from urllib.parse import urlsplit
 
+from runtime.errors import UsageError
 from runtime.job import Job
+from runtime.progress.delivery import Sink
+from runtime.progress.reporter import Reporter
 
-RUNNING_INTERVAL = 1.0
+__all__ = ["Reporter", "from_env", "sink_from_env"]
 
 
-class Reporter:
-    """Turns `ctx.progress()` calls into progress events, throttled, never decreasing."""
+def from_env(
+    environ: Mapping[str, str],
+    *,
+    task: str,
+    job: Job,
+    log: Any,
+    redact: Callable[[str], str] = str,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> Reporter:
+    """The run's reporter; with a progress bar on stderr when stdout is a terminal."""
+    stdout = stdout or sys.stdout
+    return Reporter(
+        task=task,
+        job=job,
+        log=log,
+        sink=sink_from_env(environ, job),
+        redact=redact,
+        terminal=(stderr or sys.stderr) if stdout.isatty() else None,
+    )
 
-    def __init__(
-        self, *, task: str, job: Job, log: Any, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.task = task
-        self.job = job
-        self.log = log
-        self._clock = clock
-        self._started = clock()
-        self._lock = threading.Lock()
-        self._sequence = 0
-        self._progress = 0.0
-        self._stage: str | None = None
-        self._last_running = float("-inf")
 
-    def starting(self) -> None:
-        self._send("STARTING")
+def sink_from_env(environ: Mapping[str, str], job: Job) -> Sink | None:
+    """The sink `PROGRESS_URL` names, or None when it is unset.
 
-    def update(self, fraction: float, stage: str | None = None, message: str | None = None) -> None:
-        with self._lock:
-            fraction = min(1.0, max(self._progress, float(fraction)))
-            now = self._clock()
-            if stage == self._stage and now - self._last_running < RUNNING_INTERVAL:
-                self._progress = fraction
-                return
-            self._last_running = now
-            self._progress, self._stage = fraction, stage or self._stage
-        self._send("RUNNING", message=message)
+    Raises UsageError for a URL or token it can't use, naming the variable but never showing
+    its value: a webhook URL may carry a credential of its own, and the token is one.
+    """
+    url = environ.get("PROGRESS_URL", "").strip()
+    if not url:
+        return None
+    if not _printable(url):
+        raise UsageError("PROGRESS_URL contains spaces or control characters")
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme in ("http", "https"):
+        try:
+            valid = bool(parts.hostname) and parts.port != 0
+        except ValueError:
+            valid = False
+        if not valid:
+            raise UsageError(f"PROGRESS_URL needs a host and a valid port after {scheme}://")
+        token = environ.get("PROGRESS_TOKEN", "").strip()
+        if not _printable(token):
+            raise UsageError("PROGRESS_TOKEN contains spaces or control characters")
+        from runtime.progress.http import HttpSink
 
-    def succeeded(self, result: Any) -> None:
-        self._progress = 1.0
-        self._send("SUCCEEDED", result=result)
+        return HttpSink(url, token or None)
+    if scheme == "s3":
+        if not parts.netloc:
+            raise UsageError("PROGRESS_URL has no bucket: use s3://bucket/prefix")
+        from runtime.progress.s3 import S3Sink
 
-    def failed(self, error_type: str, message: str, exit_code: int, retryable: bool) -> None:
-        self._send(
-            "FAILED",
-            error={
-                "type": error_type,
-                "message": message,
-                "exit_code": exit_code,
-                "retryable": retryable,
-            },
-        )
+        return S3Sink(parts.netloc, parts.path.strip("/"), job.job_id)
+    shown = f"{scheme!r}" if scheme else "none"
+    raise UsageError(
+        f"PROGRESS_URL has an unknown scheme ({shown}): use http://, https:// or s3://bucket/prefix"
+    )
 
-    def close(self, timeout: float) -> None:
-        """Wait up to `timeout` seconds for the final event to be delivered."""
 
-    def _send(
-        self,
-        status: str,
-        *,
-        message: str | None = None,
-        result: Any = None,
-        error: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        with self._lock:
-            self._sequence += 1
-            now = datetime.now(UTC)
-            event = {
-                "job_id": self.job.job_id,
-                "attempt": self.job.attempt,
-                "array_index": self.job.array_index,
-                "task": self.task,
-                "status": status,
-                "progress": round(self._progress, 4),
-                "stage": self._stage,
-                "message": message,
-                "sequence": self._sequence,
-                "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z",
-                "elapsed_seconds": round(self._clock() - self._started, 3),
-                "result": result,
-                "error": error,
-            }
-        if status == "RUNNING":
-            self.log.info(
-                "task.progress", progress=event["progress"], stage=event["stage"], message=message
-            )
-        return event
+def _printable(value: str) -> bool:
+    """True if `value` can go into a request line or header as it is (RFC 9110 visible chars)."""
+    return all(" " < char < "\x7f" for char in value)
