@@ -94,22 +94,30 @@ class _Cancellation:
 def run(task: Task, argv: Sequence[str], environ: Mapping[str, str]) -> int:
     cancellation = _Cancellation()
     job = Job.from_env(environ)
+    config_error: TaskError | None = None
+    try:
+        log_sinks = sinks.from_env(environ, task=task.name, job=job)
+        progress_sink = progress.sink_from_env(environ, job)
+    except TaskError as exc:
+        log_sinks, progress_sink, config_error = [], None, exc
     pipeline = logs.LogPipeline(
         task=task.name,
         job_keys=job.log_keys(),
-        sinks=sinks.from_env(environ, task=task.name, job=job),
+        sinks=log_sinks,
         level=_log_level(environ),
         console=logs.is_console(environ, sys.stdout),
     )
     for name in SECRET_ENV:
         pipeline.redactor.add(environ.get(name, ""))
     log = pipeline.get_logger("runtime")
-    reporter = progress.from_env(
-        environ, task=task.name, job=job, log=log, redact=pipeline.redactor
+    reporter = progress.reporter(
+        task=task.name, job=job, log=log, sink=progress_sink, redact=pipeline.redactor
     )
     started = time.monotonic()
     worker: threading.Thread | None = None
     try:
+        if config_error is not None:
+            raise config_error
         timeout = _timeout(environ)
         kwargs = params.parse(task.params, argv, array_index=job.array_index)
     except TaskError as exc:

@@ -267,9 +267,11 @@ def test_a_bad_progress_url_is_a_usage_error(url: str, complaint: str) -> None:
     run = run_cli(["echo", "--steps", "1"], progress_env(url))
 
     assert run.returncode == 64
-    assert "PROGRESS_URL" in run.stderr
-    assert complaint in run.stderr
-    assert url not in run.stderr
+    error = run.one("task.failed")["error"]
+    assert "PROGRESS_URL" in error
+    assert complaint in error
+    assert url not in run.stdout + run.stderr
+    assert not run.named("task.started")
 
 
 def test_a_token_a_header_cannot_carry_is_a_usage_error(progress_http: ProgressServer) -> None:
@@ -277,6 +279,6 @@ def test_a_token_a_header_cannot_carry_is_a_usage_error(progress_http: ProgressS
     run = run_cli(["echo", "--steps", "1"], env)
 
     assert run.returncode == 64
-    assert "PROGRESS_TOKEN contains spaces or control characters" in run.stderr
+    assert "PROGRESS_TOKEN contains spaces or control characters" in run.one("task.failed")["error"]
     assert "line one" not in run.stdout + run.stderr
     assert not progress_http.requests

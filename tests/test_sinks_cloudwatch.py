@@ -92,7 +92,7 @@ def test_bad_names_are_usage_errors(aws_env: dict[str, str], name: str, value: s
     env[name] = value
     run = run_cli(["typed", "--name", "x"], env)
     assert run.returncode == 64
-    assert name in run.stderr
+    assert name in run.one("task.failed")["error"]
     assert not run.named("task.started")
 
 

@@ -79,7 +79,7 @@ def test_tcp_lines_stay_within_100_kb(tcp_syslog: Receiver) -> None:
 def test_bad_url_is_a_usage_error(url: str) -> None:
     run = run_cli(["typed", "--name", "x"], base_env(PAPERTRAIL_URL=url))
     assert run.returncode == 64
-    assert "PAPERTRAIL_URL" in run.stderr
+    assert "PAPERTRAIL_URL" in run.one("task.failed")["error"]
     assert not run.named("task.started")
 
 

@@ -1,6 +1,6 @@
 """Progress of one run, as SPEC's progress events: STARTING, RUNNING..., SUCCEEDED or FAILED.
 
-`from_env` reads `PROGRESS_URL` and `PROGRESS_TOKEN`. Each sink's module, and the terminal
+`sink_from_env` reads `PROGRESS_URL` and `PROGRESS_TOKEN`. Each sink's module, and the terminal
 bar's, is imported only when it is used: an http URL does not import boto3, a run in AWS
 Batch does not import tqdm.
 """
@@ -17,15 +17,15 @@ from runtime.job import Job
 from runtime.progress.delivery import Sink
 from runtime.progress.reporter import Reporter
 
-__all__ = ["Reporter", "from_env", "sink_from_env"]
+__all__ = ["Reporter", "reporter", "sink_from_env"]
 
 
-def from_env(
-    environ: Mapping[str, str],
+def reporter(
     *,
     task: str,
     job: Job,
     log: Any,
+    sink: Sink | None,
     redact: Callable[[str], str] = str,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
@@ -36,7 +36,7 @@ def from_env(
         task=task,
         job=job,
         log=log,
-        sink=sink_from_env(environ, job),
+        sink=sink,
         redact=redact,
         terminal=(stderr or sys.stderr) if stdout.isatty() else None,
     )
