@@ -1,8 +1,6 @@
 """What the remote log sinks cost the task: stdout only against stdout + CloudWatch + Papertrail.
 
-    .venv/bin/python -m benchmarks.logging [--events 50000] [--rounds 3]
-
-Run it as a module: as a script, this file's name would shadow the standard `logging` module.
+    .venv/bin/python benchmarks/logs.py [--events 50000] [--rounds 3]
 
 One process, the real `LogPipeline` and sinks: the task's thread logs N events (stdout goes to
 /dev/null, as a pipe nobody reads slowly), timing every call; then the pipeline is closed as the
@@ -17,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -175,7 +172,4 @@ def print_table(events: int, rounds: int, results: dict[str, list[dict[str, floa
 
 
 if __name__ == "__main__":
-    if not __package__:
-        sys.exit("run it as a module: python -m benchmarks.logging")
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     main()
