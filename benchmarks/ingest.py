@@ -1,0 +1,226 @@
+"""Benchmark: `batch-task ingest` against GDAL's COG driver and `rio cogeo create`.
+
+    .venv/bin/python benchmarks/ingest.py [--sizes 512,2048] [--repeat 2] [--out DIR]
+
+Every run is a fresh process measured by a small wrapper process, so that its
+RUSAGE_CHILDREN holds exactly one run: wall and CPU seconds (user + system) and the peak
+RSS of that run. All tools get the same input and options: deflate, predictor 2, 512-pixel
+blocks, average overviews, as many threads as the CPUs this container has. "gdal" is
+rasterio.shutil.copy(driver="COG"), the code path of `gdal_translate -of COG`, with GDAL's
+default block cache. Ratios compare each run with GDAL's in the same invocation; with
+--repeat N each tool's best of N is reported (other work on the machine only slows runs).
+Generated inputs go to --out (default benchmarks/out/, which git ignores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from tasks.resources import detect
+
+ROOT = Path(__file__).resolve().parent.parent
+
+REAL = ROOT.parent / "shared" / "data" / "rasters" / "RGB.byte.tif"
+PYTHON = sys.executable
+STRIP = 512
+MEASURE = """
+import json, resource, subprocess, sys, time
+start = time.monotonic()
+code = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"code": code, "wall": time.monotonic() - start,
+                  "cpu": usage.ru_utime + usage.ru_stime, "rss_kib": usage.ru_maxrss}))
+"""
+
+
+@dataclass
+class Result:
+    tool: str
+    wall: float
+    cpu: float
+    rss_mib: float
+    size_mib: float
+
+
+def generate(path: Path, megabytes: int) -> Path:
+    """A 4-band uint16 GeoTIFF of smooth fields and gradients, written strip by strip."""
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+    from rasterio.windows import Window
+
+    if path.exists():
+        return path
+    side = int((megabytes * 1024 * 1024 / 8) ** 0.5) // STRIP * STRIP
+    profile = {
+        "driver": "GTiff",
+        "width": side,
+        "height": side,
+        "count": 4,
+        "dtype": "uint16",
+        "crs": "EPSG:32633",
+        "transform": from_origin(300000, 5200000, 10, 10),
+        "tiled": True,
+        "blockxsize": 512,
+        "blockysize": 512,
+        "BIGTIFF": "IF_SAFER",
+    }
+    rng = np.random.default_rng(42)
+    phases = rng.uniform(0, 2 * np.pi, size=(4, 3))
+    x = np.arange(side, dtype="float32")[None, :]
+    partial = path.with_suffix(".partial.tif")
+    with rasterio.open(partial, "w", **profile) as dst:
+        for top in range(0, side, STRIP):
+            y = np.arange(top, top + STRIP, dtype="float32")[:, None]
+            terrain = (
+                np.sin(x / 611 + phases[0, 0]) * np.cos(y / 487 + phases[0, 1]) * 900
+                + np.sin((x + y) / 173 + phases[0, 2]) * 250
+                + (x + 2 * y) / side * 1500
+            )
+            for band in range(4):
+                detail = np.sin(x / (37 + 11 * band) + phases[band, 1]) * np.cos(
+                    y / (53 + 7 * band) + phases[band, 2]
+                )
+                noise = rng.normal(0, 12, size=(STRIP, side))
+                value = 3000 + terrain * (1 + band / 4) + detail * 120 + noise
+                dst.write(
+                    value.clip(0, 65535).astype("uint16"),
+                    band + 1,
+                    window=Window(0, top, side, STRIP),
+                )
+    partial.rename(path)
+    return path
+
+
+def commands(source: Path, out: Path, threads: int) -> dict[str, list[str]]:
+    gdal = (
+        "import sys, rasterio, rasterio.shutil; "
+        "rasterio.shutil.copy(sys.argv[1], sys.argv[2], driver='COG', compress='DEFLATE', "
+        "predictor='2', blocksize=512, overviews='IGNORE_EXISTING', "
+        f"overview_resampling='AVERAGE', num_threads='{threads}')"
+    )
+    return {
+        "batch-task ingest": [
+            PYTHON,
+            "-m",
+            "runtime",
+            "ingest",
+            "--source",
+            str(source),
+            "--destination",
+            str(out / "task.tif"),
+        ],
+        "gdal COG driver": [PYTHON, "-c", gdal, str(source), str(out / "gdal.tif")],
+        "rio cogeo create": [
+            str(Path(PYTHON).parent / "rio"),
+            "cogeo",
+            "create",
+            str(source),
+            str(out / "rio.tif"),
+            "--cog-profile",
+            "deflate",
+            "--co",
+            "PREDICTOR=2",
+            "--blocksize",
+            "512",
+            "--overview-resampling",
+            "average",
+            "--threads",
+            str(threads),
+            "--quiet",
+        ],
+    }
+
+
+OUTPUTS = {
+    "batch-task ingest": "task.tif",
+    "gdal COG driver": "gdal.tif",
+    "rio cogeo create": "rio.tif",
+}
+
+
+def measure(tool: str, command: list[str], out: Path) -> Result:
+    for leftover in out.glob("task.*"):
+        leftover.unlink()
+    (out / OUTPUTS[tool]).unlink(missing_ok=True)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "LOG_FORMAT": "json"}
+    done = subprocess.run(
+        [PYTHON, "-c", MEASURE, *command], env=env, capture_output=True, text=True, check=True
+    )
+    stats = json.loads(done.stdout)
+    if stats["code"] != 0:
+        raise SystemExit(f"{tool} failed with exit code {stats['code']}: {command}")
+    size = (out / OUTPUTS[tool]).stat().st_size
+    return Result(tool, stats["wall"], stats["cpu"], stats["rss_kib"] / 1024, size / 2**20)
+
+
+def benchmark(label: str, source: Path, out: Path, repeat: int, tools: list[str]) -> list[str]:
+    threads = detect().cpus
+    best: dict[str, Result] = {}
+    for _ in range(repeat):
+        for tool, command in commands(source, out, threads).items():
+            if tool not in tools:
+                continue
+            result = measure(tool, command, out)
+            kept = best.get(tool)
+            if kept is None or result.wall < kept.wall:
+                best[tool] = Result(
+                    tool,
+                    min(result.wall, kept.wall if kept else result.wall),
+                    min(result.cpu, kept.cpu if kept else result.cpu),
+                    max(result.rss_mib, kept.rss_mib if kept else 0),
+                    result.size_mib,
+                )
+    gdal = best["gdal COG driver"]
+    rows = []
+    for result in best.values():
+        rows.append(
+            f"| {label} | {result.tool} | {result.wall:.1f} | {result.cpu:.1f} | "
+            f"{result.rss_mib:.0f} | {result.size_mib:.1f} | {result.wall / gdal.wall:.2f} | "
+            f"{result.cpu / gdal.cpu:.2f} |"
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="512,2048", help="generated inputs, in MB")
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out")
+    parser.add_argument(
+        "--skip-rio-above",
+        type=int,
+        default=1024,
+        help="skip rio cogeo for inputs above this many MB (it holds them)",
+    )
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    all_tools = list(OUTPUTS)
+    print(
+        f"CPUs: {detect().cpus}, memory limit: {detect().memory_bytes / 2**30:.1f} GiB, "
+        f"repeat: {args.repeat}\n"
+    )
+    print(
+        "| input | tool | wall s | CPU s | peak RSS MiB | output MiB | wall / GDAL | CPU / GDAL |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for line in benchmark(REAL.name, REAL, args.out, args.repeat, all_tools):
+        print(line, flush=True)
+    for megabytes in (int(s) for s in args.sizes.split(",") if s):
+        source = generate(args.out / f"input-{megabytes}mb.tif", megabytes)
+        tools = all_tools if megabytes <= args.skip_rio_above else all_tools[:2]
+        label = f"generated {megabytes} MB, 4 x uint16"
+        for line in benchmark(label, source, args.out, args.repeat, tools):
+            print(line, flush=True)
+    shutil.rmtree(args.out / "publish", ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

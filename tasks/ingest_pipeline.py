@@ -1,0 +1,271 @@
+"""The ingest stages: fetch, convert, validate, publish; each reports progress and can stop.
+
+resolve sources -> output already complete? (skip) -> fetch -> open and check ->
+COG by GDAL (the one full read) -> strict COG validation -> quicklook and STAC Item
+from the overviews -> publish COG, quicklook, then the Item that marks it complete
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from runtime import TaskContext, UsageError
+from runtime.errors import TaskError
+from tasks import cog, profiles, resources, sources
+from tasks.publish import Outputs, Publisher, completed, publishing
+from tasks.quicklook import write_png
+from tasks.sources import Source
+from tasks.stac import COG_MEDIA_TYPE, build_item, summary
+
+# Bump when the conversion changes so much that an earlier output is no longer what this
+# version would make: retries then redo the work instead of skipping.
+RECIPE = 1
+STAGES = {"fetch": (0.0, 0.15), "convert": (0.15, 0.85), "validate": (0.85, 0.9)}
+PUBLISH = (0.9, 1.0)
+
+
+@dataclass(frozen=True)
+class Request:
+    sources: list[str]
+    destination: str
+    compress: str
+    dst_crs: str | None
+    resampling: str
+    overview_resampling: str
+    blocksize: int
+    nodata: float | None
+    overwrite: bool
+
+    def recorded_options(self) -> dict[str, Any]:
+        """The options that shape the output: they go into the fingerprint and the Item."""
+        options = asdict(self)
+        for name in ("sources", "destination", "overwrite"):
+            options.pop(name)
+        if options["dst_crs"] is None:
+            options.pop("resampling")
+        if self.nodata is not None and math.isnan(self.nodata):
+            options["nodata"] = "nan"
+        return options
+
+
+def run(ctx: TaskContext, request: Request) -> dict[str, Any]:
+    request = _normalised(request)
+    ctx.progress(0.0, stage="fetch", message="checking the sources")
+    resolved = [sources.resolve(uri) for uri in request.sources]
+    outputs = Outputs.beside(request.destination)
+    fingerprint = _fingerprint(resolved, request)
+    machine = resources.detect()
+    config = {
+        **sources.gdal_config(os.environ),
+        **machine.gdal_config(),
+        "GDAL_PAM_ENABLED": "NO",
+    }
+    ctx.log.info(
+        "ingest.plan",
+        sources=request.sources,
+        destination=outputs.data,
+        fingerprint=fingerprint,
+        cpus=machine.cpus,
+        gdal_cachemax_mib=machine.gdal_cache_mib,
+    )
+    with publishing(request.destination, ctx) as publisher:
+        done = completed(publisher, outputs, fingerprint, request.overwrite)
+        if done is not None:
+            ctx.log.info("ingest.skipped", reason="complete output from the same job found")
+            ctx.progress(1.0, stage="publish", message="already complete")
+            return _result(outputs, summary(done), skipped=True)
+        local = _fetch(ctx, resolved)
+        gdal_source, options = _prepare(local, request, config)
+        staged = publisher.stage(outputs.data)
+        _convert(ctx, gdal_source, staged, options, config, local)
+        ctx.progress(STAGES["validate"][0], stage="validate", message="checking the COG")
+        cog.validate(staged, outputs.data)
+        facts = _describe(publisher, staged, outputs, fingerprint, request, config)
+        _publish(ctx, publisher, staged, outputs)
+    ctx.log.info("ingest.published", cog=outputs.data, bytes=facts["bytes"])
+    return _result(outputs, facts, skipped=False)
+
+
+def _normalised(request: Request) -> Request:
+    """Fail on bad parameters before any I/O; spell the CRS one way for the fingerprint."""
+    if not request.sources:
+        raise UsageError("ingest needs at least one --source")
+    profiles.check_blocksize(request.blocksize)
+    if request.dst_crs is None:
+        return request
+    from rasterio.crs import CRS
+    from rasterio.errors import CRSError
+
+    try:
+        crs = CRS.from_user_input(request.dst_crs)
+    except CRSError as exc:
+        raise UsageError(
+            f"dst_crs {request.dst_crs!r} is not a CRS GDAL knows ({exc}); "
+            "use an authority code such as EPSG:3857"
+        ) from exc
+    spelled = crs.to_string() if crs.to_epsg() is None else f"EPSG:{crs.to_epsg()}"
+    return Request(**{**asdict(request), "dst_crs": spelled})
+
+
+def _fingerprint(resolved: list[Source], request: Request) -> str:
+    document = {
+        "recipe": RECIPE,
+        "sources": [[s.uri, s.size, s.version] for s in resolved],
+        "options": request.recorded_options(),
+    }
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+
+
+def _fetch(ctx: TaskContext, resolved: list[Source]) -> list[Source]:
+    """Download remote inputs to scratch in parallel when they fit; else GDAL streams them."""
+    remote = [s for s in resolved if s.remote]
+    if not remote:
+        return resolved
+    if not sources.fits_in_scratch(resolved, ctx.scratch):
+        ctx.log.info("ingest.fetch", mode="stream", reason="scratch space too small to download")
+        return resolved
+    total = sum(s.size for s in remote) or 1
+    done = 0
+    start, end = STAGES["fetch"]
+
+    def on_bytes(count: int) -> None:
+        nonlocal done
+        done += count
+        ctx.progress(start + (end - start) * done / total, stage="fetch", message="downloading")
+
+    ctx.log.info("ingest.fetch", mode="download", bytes=total)
+    return [
+        sources.download(s, ctx.scratch / "sources" / str(i), lambda: ctx.cancelled, on_bytes)
+        if s.remote
+        else s
+        for i, s in enumerate(resolved)
+    ]
+
+
+def _prepare(
+    local: list[Source], request: Request, config: dict[str, str | int]
+) -> tuple[str, dict[str, str]]:
+    """Open and check every input; return what GDAL converts and the creation options."""
+    import rasterio
+
+    from tasks import stack
+
+    with rasterio.Env(**config), ExitStack() as opened:
+        inputs = [(s, opened.enter_context(sources.open_raster(s))) for s in local]
+        for source, dataset in inputs:
+            sources.require_georeferenced(dataset, source.uri)
+        grid = stack.grid_of(inputs, request.nodata)
+        gdal_source = (
+            stack.vrt_xml(inputs, grid) if stack.needs_vrt(inputs, grid) else local[0].gdal_path
+        )
+    options = profiles.creation_options(
+        request.compress,
+        dtype=grid.dtype,
+        count=grid.count,
+        blocksize=request.blocksize,
+        overview_resampling=request.overview_resampling,
+        threads=resources.detect().cpus,
+        dst_crs=request.dst_crs,
+        resampling=request.resampling,
+    )
+    return gdal_source, options
+
+
+def _convert(
+    ctx: TaskContext,
+    gdal_source: str,
+    staged: Path,
+    options: dict[str, str],
+    config: dict[str, str | int],
+    local: list[Source],
+) -> None:
+    start, end = STAGES["convert"]
+    ctx.progress(start, stage="convert", message="writing the COG")
+
+    def progress(fraction: float) -> bool:
+        ctx.progress(start + (end - start) * fraction, stage="convert")
+        return not ctx.cancelled
+
+    cog.convert(gdal_source, staged, options, config, progress, lambda m: _input_failure(m, local))
+
+
+def _input_failure(message: str, local: list[Source]) -> TaskError:
+    """Blame the input GDAL names in its message, or all of them when it names none."""
+    named = [s.uri for s in local if s.name in message]
+    return sources.gdal_error(message, named[0] if named else ", ".join(s.uri for s in local))
+
+
+def _describe(
+    publisher: Publisher,
+    staged: Path,
+    outputs: Outputs,
+    fingerprint: str,
+    request: Request,
+    config: dict[str, str | int],
+) -> dict[str, Any]:
+    """Write the quicklook and the Item from the staged COG's overviews; return the facts."""
+    import rasterio
+
+    size = staged.stat().st_size
+    with rasterio.Env(**config), rasterio.open(staged) as dataset:
+        write_png(dataset, publisher.stage(outputs.thumbnail))
+        item = build_item(
+            dataset,
+            item_id=Path(outputs.data.rsplit("/", 1)[-1]).stem,
+            cog_href=outputs.data,
+            thumbnail_href=outputs.thumbnail,
+            size=size,
+            fingerprint=fingerprint,
+            sources=request.sources,
+            options=request.recorded_options(),
+        )
+        facts = {
+            "width": dataset.width,
+            "height": dataset.height,
+            "count": dataset.count,
+            "crs": _crs_text(dataset.crs),
+            "bounds": list(dataset.bounds),
+            "bytes": size,
+        }
+    publisher.stage(outputs.item).write_text(
+        json.dumps(item.to_dict(include_self_link=False), indent=1)
+    )
+    return facts
+
+
+def _publish(ctx: TaskContext, publisher: Publisher, staged: Path, outputs: Outputs) -> None:
+    start, end = PUBLISH
+    total = staged.stat().st_size or 1
+    sent = 0
+
+    def on_bytes(count: int) -> None:
+        nonlocal sent
+        sent += count
+        ctx.progress(start + (end - start) * 0.95 * sent / total, stage="publish")
+
+    ctx.progress(start, stage="publish", message="publishing the COG")
+    publisher.publish(staged, outputs.data, COG_MEDIA_TYPE, on_bytes)
+    publisher.publish(publisher.stage(outputs.thumbnail), outputs.thumbnail, "image/png")
+    publisher.publish(publisher.stage(outputs.item), outputs.item, "application/geo+json")
+
+
+def _crs_text(crs: Any) -> str:
+    epsg = crs.to_epsg()
+    return f"EPSG:{epsg}" if epsg is not None else crs.to_wkt()
+
+
+def _result(outputs: Outputs, facts: dict[str, Any], *, skipped: bool) -> dict[str, Any]:
+    return {
+        "cog": outputs.data,
+        "item": outputs.item,
+        "thumbnail": outputs.thumbnail,
+        **facts,
+        "skipped": skipped,
+    }

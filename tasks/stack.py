@@ -1,0 +1,132 @@
+"""Several inputs on one grid as one dataset: a VRT whose bands point at the sources' bands.
+
+GDAL streams a VRT block by block, so stacking costs no memory; the VRT is XML handed to
+GDAL as the dataset name, never a file. The same VRT carries a `nodata` the user declares.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from xml.sax.saxutils import escape, quoteattr
+
+from runtime import InputError
+
+if TYPE_CHECKING:
+    from rasterio.io import DatasetReader
+
+    from tasks.sources import Source
+
+GDAL_TYPES = {
+    "uint8": "Byte",
+    "int8": "Int8",
+    "uint16": "UInt16",
+    "int16": "Int16",
+    "uint32": "UInt32",
+    "int32": "Int32",
+    "uint64": "UInt64",
+    "int64": "Int64",
+    "float32": "Float32",
+    "float64": "Float64",
+}
+RELATIVE_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class Grid:
+    """What every stacked input must share, and what the output inherits."""
+
+    width: int
+    height: int
+    count: int
+    dtype: str
+    nodata: float | None
+
+
+def grid_of(inputs: list[tuple[Source, DatasetReader]], nodata: float | None) -> Grid:
+    """The common grid of the inputs; 65 naming the first input that does not fit."""
+    first_source, first = inputs[0]
+    for source, dataset in inputs[1:]:
+        problem = _mismatch(first, dataset)
+        if problem:
+            raise InputError(
+                f"{source.uri!r} can't be stacked with {first_source.uri!r}: {problem}; "
+                "stacked inputs must share size, transform, CRS and data type "
+                "(warp them onto one grid first)"
+            )
+    declared = {d.nodata for _, d in inputs if d.nodata is not None}
+    if nodata is None and len(declared) > 1:
+        raise InputError(
+            "the inputs declare different nodata values "
+            f"({', '.join(f'{s.uri!r}: {d.nodata}' for s, d in inputs)}); "
+            "pass --nodata to choose the output's"
+        )
+    return Grid(
+        width=first.width,
+        height=first.height,
+        count=sum(d.count for _, d in inputs),
+        dtype=first.dtypes[0],
+        nodata=nodata if nodata is not None else next(iter(declared), None),
+    )
+
+
+def needs_vrt(inputs: list[tuple[Source, DatasetReader]], grid: Grid) -> bool:
+    dataset = inputs[0][1]
+    return len(inputs) > 1 or not _same_nodata(dataset.nodata, grid.nodata)
+
+
+def vrt_xml(inputs: list[tuple[Source, DatasetReader]], grid: Grid) -> str:
+    first = inputs[0][1]
+    geotransform = ",".join(repr(v) for v in first.transform.to_gdal())
+    bands: list[str] = []
+    for source, dataset in inputs:
+        for index in dataset.indexes:
+            bands.append(_band(len(bands) + 1, source, dataset, index, grid))
+    return (
+        f'<VRTDataset rasterXSize="{grid.width}" rasterYSize="{grid.height}">'
+        f"<SRS>{escape(first.crs.to_wkt())}</SRS><GeoTransform>{geotransform}</GeoTransform>"
+        f"{''.join(bands)}</VRTDataset>"
+    )
+
+
+def _band(number: int, source: Source, dataset: DatasetReader, index: int, grid: Grid) -> str:
+    block_height, block_width = dataset.block_shapes[index - 1]
+    gdal_type = GDAL_TYPES[grid.dtype]
+    nodata = "" if grid.nodata is None else f"<NoDataValue>{_number(grid.nodata)}</NoDataValue>"
+    color = dataset.colorinterp[index - 1].name.capitalize()
+    description = dataset.descriptions[index - 1]
+    described = f"<Description>{escape(description)}</Description>" if description else ""
+    rect = f'xOff="0" yOff="0" xSize="{grid.width}" ySize="{grid.height}"'
+    return (
+        f'<VRTRasterBand dataType="{gdal_type}" band="{number}">{described}{nodata}'
+        f"<ColorInterp>{color}</ColorInterp><SimpleSource>"
+        f'<SourceFilename relativeToVRT="0">{escape(source.gdal_path)}</SourceFilename>'
+        f"<SourceBand>{index}</SourceBand>"
+        f'<SourceProperties RasterXSize="{grid.width}" RasterYSize="{grid.height}" '
+        f'DataType={quoteattr(gdal_type)} BlockXSize="{block_width}" '
+        f'BlockYSize="{block_height}"/>'
+        f"<SrcRect {rect}/><DstRect {rect}/></SimpleSource></VRTRasterBand>"
+    )
+
+
+def _mismatch(a: DatasetReader, b: DatasetReader) -> str | None:
+    if (a.width, a.height) != (b.width, b.height):
+        return f"its size is {b.width}x{b.height}, not {a.width}x{a.height}"
+    if not a.transform.almost_equals(b.transform, precision=abs(a.transform.a) * 1e-6):
+        return f"its geotransform is {tuple(b.transform)[:6]}, not {tuple(a.transform)[:6]}"
+    if a.crs != b.crs:
+        return f"its CRS is {b.crs}, not {a.crs}"
+    if set(b.dtypes) != {a.dtypes[0]} or len(set(a.dtypes)) > 1:
+        return f"its data type is {b.dtypes[0]}, not {a.dtypes[0]}"
+    return None
+
+
+def _same_nodata(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return (math.isnan(a) and math.isnan(b)) or a == b
+
+
+def _number(value: float) -> str:
+    return "nan" if math.isnan(value) else repr(value)
