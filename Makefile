@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test image-test lint bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -12,14 +12,25 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
-demo: $(STAMP)
-	$(BIN)/python -m runtime echo --message "batch-task works" --steps 3
+# The main job on a sample it makes: a 2048 x 2048 scene becomes a COG, a STAC Item and a
+# quicklook in demo/out/ (run it again: the retry finds the output complete and skips).
+demo: demo/sample.tif
+	$(BIN)/batch-task ingest --source demo/sample.tif --destination demo/out/sample.tif
+	@ls -l demo/out
 
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
+
+# Builds the container image with podman (as root, no registry needed) and runs it against
+# local services: see docker/test-image.sh.
+image-test: $(STAMP)
+	bash docker/test-image.sh
+
+demo/sample.tif: $(STAMP)
+	$(BIN)/python benchmarks/scene.py $@ --size 2048
 
 lint: $(STAMP)
 	$(BIN)/ruff check --fix .
