@@ -207,7 +207,7 @@ def masked(params: Sequence[Param], kwargs: Mapping[str, Any]) -> dict[str, Any]
 
 def _from_flags(param: Param, given: list[str], problems: list[str]) -> Any:
     if param.is_list:
-        if len(given) == 1 and given[0].lstrip().startswith("["):
+        if len(given) == 1 and (given[0] == "" or given[0].lstrip().startswith("[")):
             return given[0]
         return given
     if len(given) > 1:

@@ -78,7 +78,8 @@ def test_a_bare_bool_flag_means_true() -> None:
 
 def test_empty_string_means_none_for_optional_parameters() -> None:
     """Job definitions default unused `Ref::` parameters to ""; that must mean "not given"."""
-    assert result(["--name", "n", "--limit", ""])["limit"] is None
+    got = result(["--name", "n", "--limit", "", "--items", "", "--numbers", ""])
+    assert (got["limit"], got["items"], got["numbers"]) == (None, None, None)
 
 
 def test_every_problem_is_reported_at_once() -> None:
