@@ -112,3 +112,15 @@ def env_probe(ctx: TaskContext) -> dict:
         "scratch_existed": ctx.scratch.is_dir(),
         "pid": os.getpid(),
     }
+
+
+@task
+def flaky(ctx: TaskContext) -> int:
+    """Fail with a temporary error on the first attempt and succeed on the next, as a retry should.
+
+    The attempt number comes from AWS_BATCH_JOB_ATTEMPT, which Batch (and `batch-task local`)
+    sets per attempt.
+    """
+    if ctx.job.attempt == 1:
+        raise TransientError("the first attempt always fails, temporarily")
+    return ctx.job.attempt

@@ -1,0 +1,200 @@
+"""`batch-task local` as a developer runs it: the real CLI, real attempts through entrypoint.sh.
+
+Each test writes a small job definition for a fixture task and checks what Batch would have
+done: the attempts and their exit codes, the AWS_BATCH_* variables the task saw, the final
+status and the exit code of `local` itself.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Run, base_env, run_cli, start_cli, wait_for_event
+
+RETRY_TEMPORARY = [
+    {"onExitCode": "75", "action": "RETRY"},
+    {"onStatusReason": "Host EC2*", "action": "RETRY"},
+    {"onReason": "*", "action": "EXIT"},
+]
+
+
+def definition(
+    tmp_path: Path,
+    command: list[str],
+    *,
+    attempts: int = 3,
+    rules: list[dict[str, str]] | None = None,
+    timeout: int | None = None,
+    parameters: dict[str, str] | None = None,
+    environment: dict[str, str] | None = None,
+) -> str:
+    document: dict[str, Any] = {
+        "jobDefinitionName": "fixture",
+        "type": "container",
+        "parameters": parameters or {},
+        "containerProperties": {
+            "image": "batch-task:test",
+            "command": command,
+            "environment": [{"name": k, "value": v} for k, v in (environment or {}).items()],
+            "linuxParameters": {"initProcessEnabled": True},
+        },
+        "retryStrategy": {"attempts": attempts, "evaluateOnExit": rules or RETRY_TEMPORARY},
+    }
+    if timeout is not None:
+        document["timeout"] = {"attemptDurationSeconds": timeout}
+    path = tmp_path / "jobdef.json"
+    path.write_text(json.dumps(document))
+    return str(path)
+
+
+def local(args: list[str], **env: str) -> tuple[Run, dict[str, Any]]:
+    """Run `local --json`; return the run and the describe-jobs summary (stdout's last line)."""
+    run = run_cli(["local", *args, "--json"], base_env(**env), timeout=60)
+    summary = json.loads(run.stdout.splitlines()[-1]) if run.stdout.strip() else {}
+    return run, summary
+
+
+def exit_codes(job: dict[str, Any]) -> list[int | None]:
+    return [a["container"]["exitCode"] for a in job["attempts"]]
+
+
+def test_temporary_failure_is_retried_and_the_second_attempt_succeeds(tmp_path: Path) -> None:
+    run, summary = local([definition(tmp_path, ["flaky"])])
+    assert run.returncode == 0, run.stderr
+    (job,) = summary["jobs"]
+    assert job["status"] == "SUCCEEDED"
+    assert exit_codes(job) == [75, 0]
+    failed, succeeded = run.one("task.failed"), run.one("task.succeeded")
+    assert (failed["attempt"], failed["exit_code"]) == (1, 75)
+    assert (succeeded["attempt"], succeeded["result"]) == (2, 2)
+    assert failed["job_id"] == succeeded["job_id"] == job["jobId"]
+    assert succeeded["queue"] == "local" and succeeded["compute_environment"] == "local"
+    assert "attempt 1 exited 75" in run.stderr and "retrying" in run.stderr
+    assert "SUCCEEDED" in run.stderr
+
+
+def test_bad_input_is_not_retried(tmp_path: Path) -> None:
+    run, summary = local([definition(tmp_path, ["fail", "--kind", "input"])])
+    assert run.returncode == 65
+    (job,) = summary["jobs"]
+    assert job["status"] == "FAILED"
+    assert job["statusReason"] == "Essential container in task exited"
+    assert exit_codes(job) == [65]
+    assert len(run.named("task.started")) == 1
+
+
+def test_an_exit_no_rule_matches_is_retried_up_to_the_attempts(tmp_path: Path) -> None:
+    path = definition(
+        tmp_path,
+        ["fail", "--kind", "input"],
+        attempts=2,
+        rules=[{"onExitCode": "1*", "action": "EXIT"}],
+    )
+    run, summary = local([path])
+    assert run.returncode == 65
+    assert exit_codes(summary["jobs"][0]) == [65, 65]
+
+
+def test_array_job_children_each_get_their_index(tmp_path: Path) -> None:
+    run, summary = local([definition(tmp_path, ["env-probe"]), "--array-size", "3"])
+    assert run.returncode == 0, run.stderr
+    parent, *children = summary["jobs"]
+    assert parent["status"] == "SUCCEEDED"
+    assert parent["arrayProperties"]["size"] == 3
+    assert parent["arrayProperties"]["statusSummary"]["SUCCEEDED"] == 3
+    results = sorted(
+        (e["result"] for e in run.named("task.succeeded")), key=lambda r: r["array_index"]
+    )
+    assert [r["array_index"] for r in results] == [0, 1, 2]
+    assert [r["job_id"] for r in results] == [f"{parent['jobId']}:{i}" for i in range(3)]
+    assert [c["arrayProperties"]["index"] for c in children] == [0, 1, 2]
+    assert all(c["jobId"] == f"{parent['jobId']}:{c['arrayProperties']['index']}" for c in children)
+
+
+def test_a_failed_child_fails_the_array_job(tmp_path: Path) -> None:
+    path = definition(tmp_path, ["fail", "--kind", "Ref::kind"], parameters={"kind": "input"})
+    run, summary = local([path, "--array-size", "2"])
+    assert run.returncode == 65
+    parent, *children = summary["jobs"]
+    assert parent["status"] == "FAILED" and parent["statusReason"] == "2 of 2 child jobs failed"
+    assert [c["status"] for c in children] == ["FAILED", "FAILED"]
+
+
+def test_attempt_timeout_stops_the_job_and_is_not_retried(tmp_path: Path) -> None:
+    started = time.monotonic()
+    run, summary = local([definition(tmp_path, ["block", "--seconds", "600"], timeout=1)])
+    elapsed = time.monotonic() - started
+    assert run.returncode == 143
+    (job,) = summary["jobs"]
+    assert job["status"] == "FAILED"
+    assert job["statusReason"] == "Job attempt duration exceeded timeout"
+    assert exit_codes(job) == [143]
+    failed = run.one("task.failed")
+    assert failed["exit_code"] == 143 and failed["error"] == "received SIGTERM"
+    assert elapsed < 20, "the runtime exits within its grace period, long before SIGKILL"
+
+
+def test_parameters_and_environment_reach_the_task(tmp_path: Path) -> None:
+    path = definition(
+        tmp_path,
+        ["typed", "--name", "Ref::name", "--count", "Ref::count"],
+        parameters={"count": "2"},
+        environment={"TASK_MODULES": "tests.fixture_tasks", "LOG_LEVEL": "error"},
+    )
+    env = base_env()
+    del env["TASK_MODULES"]
+    run = run_cli(["local", path, "-p", "name=from -p", "-e", "LOG_LEVEL=info", "--json"], env)
+    assert run.returncode == 0, run.stderr
+    result = run.one("task.succeeded")["result"]
+    assert (result["name"], result["count"]) == ("from -p", 2)
+
+
+def test_interrupting_local_terminates_the_job(tmp_path: Path) -> None:
+    path = definition(tmp_path, ["block", "--seconds", "600"])
+    proc = start_cli(["local", path, "--json"])
+    before = wait_for_event(proc, "block.sleeping")
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 143
+    job = json.loads(out.splitlines()[-1])["jobs"][0]
+    assert job["status"] == "FAILED" and exit_codes(job) == [143]
+    assert any('"task.failed"' in line for line in [*before, *out.splitlines()])
+    assert "interrupted" in job["statusReason"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["missing.json"], "missing.json' does not exist"),
+        (["BAD_JSON"], "is not valid JSON"),
+        (["JOBDEF"], "needs -p kind=VALUE"),
+        (["JOBDEF", "-p", "kind=input", "-p", "knd=x"], "did you mean 'kind'"),
+        (["JOBDEF", "-p", "kind"], "-p takes NAME=VALUE"),
+        (["JOBDEF", "-p", "kind=x", "--array-size", "1"], "--array-size must be from 2"),
+        (["JOBDEF", "--array-size", "three"], "invalid int value"),
+        ([], "JOBDEF.json"),
+    ],
+)
+def test_user_mistakes_are_usage_errors_that_say_what_to_do(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    jobdef = definition(tmp_path, ["fail", "--kind", "Ref::kind"])
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    args = [jobdef if a == "JOBDEF" else str(bad) if a == "BAD_JSON" else a for a in args]
+    run = run_cli(["local", *args])
+    assert run.returncode == 64, run.stderr
+    assert message in run.stderr
+    assert run.stdout == ""
+
+
+def test_help_is_fast_and_documents_the_exit_status() -> None:
+    run = run_cli(["local", "--help"])
+    assert run.returncode == 0
+    assert "Exit status" in run.stdout and "--array-size" in run.stdout
