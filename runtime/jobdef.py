@@ -1,4 +1,4 @@
-"""An AWS Batch job definition, read the way Batch reads it, for `batch-task local`.
+"""An AWS Batch job definition, read the way Batch reads it, for `local` and `submit`.
 
 The input is a `RegisterJobDefinition` request (the files in docker/job-definitions/), so the
 file a developer runs locally is the file that gets registered. Only what decides how a job

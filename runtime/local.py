@@ -21,9 +21,10 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import Any
 
 from runtime import cgroups, jobdef, launch
+from runtime.arguments import Parser, pairs
 from runtime.errors import ExitCode, UsageError
 
 QUEUE = "local"
@@ -102,11 +103,6 @@ class Options:
     as_json: bool
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"local: {message}; see `batch-task local --help`")
-
-
 def main(args: list[str]) -> int:
     options = _parse(args)
     definition = jobdef.load(options.jobdef)
@@ -143,7 +139,7 @@ def main(args: list[str]) -> int:
 
 
 def _parse(args: Sequence[str]) -> Options:
-    parser = _Parser(
+    parser = Parser(
         prog="batch-task local",
         description="Run an AWS Batch job definition (RegisterJobDefinition JSON) as Batch would.",
         epilog=EPILOG,
@@ -184,22 +180,12 @@ def _parse(args: Sequence[str]) -> Options:
         )
     return Options(
         jobdef=ns.jobdef,
-        params=_pairs(ns.parameter, "-p"),
-        env=_pairs(ns.env, "-e"),
+        params=pairs(ns.parameter, "-p"),
+        env=pairs(ns.env, "-e"),
         array_size=ns.array_size,
         image=ns.image,
         as_json=ns.json,
     )
-
-
-def _pairs(items: list[str], flag: str) -> dict[str, str]:
-    pairs: dict[str, str] = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise UsageError(f"local: {flag} takes NAME=VALUE, got {item!r}")
-        pairs[name] = value
-    return pairs
 
 
 def _launcher(options: Options, definition: jobdef.JobDefinition) -> launch.Launcher:

@@ -93,15 +93,14 @@ def test_submit_refuses_bad_parameters_before_calling_aws(
     before = len(jobs_in_queue())
     typo = run_cli(["submit", str(path), "--queue", QUEUE, "-p", "nmae=x"], batch_env)
     assert typo.returncode == 64
-    assert "-p nmae: the job definition's command has no Ref::nmae; did you mean 'name'?" in (
-        typo.stderr
-    )
+    assert "parameter 'nmae' is not used by job definition 'bad-def'" in typo.stderr
+    assert "did you mean 'name'?" in typo.stderr
     bad = run_cli(["submit", str(path), "--queue", QUEUE, "-p", "name=x", "-p", "count=many"])
     assert bad.returncode == 64
     assert "--count: expected an integer, got 'many'" in bad.stderr
     missing = run_cli(["submit", str(path), "--queue", QUEUE], batch_env)
     assert missing.returncode == 64
-    assert "Ref::name has no value" in missing.stderr
+    assert "needs -p name=VALUE" in missing.stderr
     assert len(jobs_in_queue()) == before, "nothing may be submitted"
 
 

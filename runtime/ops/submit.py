@@ -8,7 +8,6 @@ the result goes through the same parser the container will run. Only then is Bat
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import os
 import re
@@ -18,99 +17,57 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from runtime import params, registry, uris
+from runtime import jobdef, params, registry, uris
+from runtime.arguments import Parser, pairs
 from runtime.errors import UsageError
 from runtime.ops import aws
-from runtime.ops.args import Parser
 
-REF = "Ref::"
 _JOB_NAME = re.compile(r"[^A-Za-z0-9_-]")
 
 
 @dataclass(frozen=True)
-class Definition:
-    """A job definition, from a local RegisterJobDefinition file or from Batch."""
+class Submittable:
+    """A job definition and the name SubmitJob should use for it."""
 
-    name: str
-    body: dict[str, Any]
-    source: str
-    registered: str | None = None
-
-    @property
-    def command(self) -> list[str]:
-        command = self.body.get("containerProperties", {}).get("command")
-        if not command:
-            raise UsageError(f"{self.source} has no containerProperties.command to validate")
-        return list(command)
-
-    @property
-    def defaults(self) -> dict[str, str]:
-        return dict(self.body.get("parameters") or {})
+    definition: jobdef.JobDefinition
+    document: dict[str, Any]
+    submit_as: str
 
 
-def load_definition(ref: str) -> Definition:
-    """A path ending in .json is a local file; anything else names a registered definition."""
+def load_definition(ref: str) -> Submittable:
+    """A path ending in .json is a local RegisterJobDefinition file (submitted by its name);
+    anything else names a registered definition, `name` or `name:revision`."""
     if ref.endswith(".json"):
-        path = Path(ref)
-        try:
-            body = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise UsageError(f"job definition file {ref!r} does not exist") from None
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"job definition file {ref!r} is not valid JSON: {exc}") from None
-        if "jobDefinitionName" not in body:
-            raise UsageError(
-                f"{ref!r} has no jobDefinitionName; is it RegisterJobDefinition input?"
-            )
-        return Definition(body["jobDefinitionName"], body, ref)
+        definition = jobdef.load(ref)
+        return Submittable(definition, json.loads(Path(ref).read_text()), definition.name)
     batch = aws.client("batch")
     name, _, revision = ref.partition(":")
-    request: dict[str, Any] = {"jobDefinitionName": name, "status": "ACTIVE"}
-    found = aws.call(batch.describe_job_definitions, f"DescribeJobDefinitions({ref})", **request)
+    found = aws.call(
+        batch.describe_job_definitions,
+        f"DescribeJobDefinitions({ref})",
+        jobDefinitionName=name,
+        status="ACTIVE",
+    )
     revisions = [
         d for d in found["jobDefinitions"] if not revision or str(d["revision"]) == revision
     ]
     if not revisions:
         raise UsageError(f"no ACTIVE job definition {ref!r} is registered in this account/region")
     latest = max(revisions, key=lambda d: d["revision"])
-    return Definition(name, latest, ref, f"{name}:{latest['revision']}")
+    definition = jobdef.parse(latest, f"{name}:{latest['revision']}")
+    return Submittable(definition, latest, f"{name}:{latest['revision']}")
 
 
 def task_of(command: list[str]) -> tuple[registry.Task, list[str]]:
-    """The task a definition's command runs, and the arguments that follow its name."""
+    """The task a command runs, and the arguments that follow its name."""
     head = command[1:] if command[:1] == ["run"] else command
-    if not head or head[0].startswith(REF):
+    if not head or head[0].startswith("-"):
         raise UsageError(f"the command {command} does not start with a task name")
     return registry.get(head[0], os.environ), head[1:]
 
 
-def substitute(args: list[str], values: dict[str, str], problems: list[str]) -> list[str]:
-    """Fill `Ref::name` arguments as Batch does; report the ones left without a value."""
-    out = []
-    for arg in args:
-        if arg.startswith(REF):
-            name = arg[len(REF) :]
-            if name not in values:
-                problems.append(f"Ref::{name} has no value: give -p {name}=... or a default")
-                continue
-            out.append(values[name])
-        else:
-            out.append(arg)
-    return out
-
-
-def parse_assignments(pairs: list[str]) -> dict[str, str]:
-    values = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise UsageError(f"-p {pair!r}: give parameters as NAME=VALUE")
-        values[name] = value
-    return values
-
-
 def build_request(
-    definition: Definition,
+    job: Submittable,
     queue: str,
     given: dict[str, str],
     *,
@@ -120,25 +77,16 @@ def build_request(
     job_name: str | None = None,
 ) -> dict[str, Any]:
     """Validate everything a container would, then return the SubmitJob request."""
-    task, args = task_of(definition.command)
-    problems: list[str] = []
-    refs = {a[len(REF) :] for a in args if a.startswith(REF)}
-    for name in sorted(set(given) - refs):
-        close = difflib.get_close_matches(name, refs, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        problems.append(f"-p {name}: the job definition's command has no Ref::{name}{hint}")
-    argv = substitute(args, {**definition.defaults, **given}, problems)
-    if problems:
-        raise UsageError("invalid parameters:\n  - " + "\n  - ".join(problems))
+    task, argv = task_of(job.definition.command_for(given))
     size = array_size
     if manifest is not None:
         size = _check_manifest(task, argv, manifest)
     else:
         params.parse(task.params, argv)
     request: dict[str, Any] = {
-        "jobName": job_name or _default_job_name(definition.name),
+        "jobName": job_name or _default_job_name(job.definition.name),
         "jobQueue": queue,
-        "jobDefinition": definition.registered or definition.name,
+        "jobDefinition": job.submit_as,
     }
     if given:
         request["parameters"] = given
@@ -147,7 +95,8 @@ def build_request(
             raise UsageError(f"array size {size} is outside AWS Batch's 2 to 10,000")
         request["arrayProperties"] = {"size": size}
     if manifest is not None:
-        request["containerOverrides"] = {"command": [*definition.command, "--manifest", manifest]}
+        command = [*job.definition.command, "--manifest", manifest]
+        request["containerOverrides"] = {"command": command}
     if depends_on:
         request["dependsOn"] = [{"jobId": job_id} for job_id in depends_on]
     aws.validate("batch", "SubmitJob", request)
@@ -194,11 +143,10 @@ def add_job_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def request_from(ns: argparse.Namespace, job_name: str | None = None) -> dict[str, Any]:
-    definition = load_definition(ns.jobdef)
     return build_request(
-        definition,
+        load_definition(ns.jobdef),
         ns.queue,
-        parse_assignments(ns.params),
+        pairs(ns.params, "-p"),
         array_size=ns.array_size,
         manifest=ns.manifest,
         depends_on=ns.depends_on,
@@ -217,25 +165,22 @@ def main(args: list[str]) -> int:
         return 0
     batch = aws.client("batch")
     if ns.jobdef.endswith(".json"):
-        _register_if_missing(batch, load_definition(ns.jobdef))
+        _register_if_missing(batch, load_definition(ns.jobdef), ns.jobdef)
     answer = aws.call(batch.submit_job, f"SubmitJob to {ns.queue}", **request)
     print(answer["jobId"])
     print(f"submitted {answer['jobName']} as {answer['jobId']}", file=sys.stderr)
     return 0
 
 
-def _register_if_missing(batch: Any, definition: Definition) -> None:
+def _register_if_missing(batch: Any, job: Submittable, source: str) -> None:
     """A local definition is submitted by name; register it first if Batch doesn't know it."""
+    name = job.definition.name
     found = aws.call(
         batch.describe_job_definitions,
-        f"DescribeJobDefinitions({definition.name})",
-        jobDefinitionName=definition.name,
+        f"DescribeJobDefinitions({name})",
+        jobDefinitionName=name,
         status="ACTIVE",
     )
     if not found["jobDefinitions"]:
-        aws.call(
-            batch.register_job_definition,
-            f"RegisterJobDefinition({definition.source})",
-            **definition.body,
-        )
-        print(f"registered {definition.source} as {definition.name}", file=sys.stderr)
+        aws.call(batch.register_job_definition, f"RegisterJobDefinition({source})", **job.document)
+        print(f"registered {source} as {name}", file=sys.stderr)
