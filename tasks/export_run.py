@@ -10,27 +10,19 @@ cache and warp buffers, never by the size of the mosaic.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runtime import Cancelled, InputError, OutputError, TaskContext, UsageError
-from runtime.errors import TaskError
+from runtime import InputError, TaskContext, UsageError
 from tasks import aoi as aois
-from tasks import cutline, grid, mosaic, output_tag, profiles, resources
+from tasks import completion, cutline, grid, mosaic, profiles, resources
+from tasks.gdal_copy import copy
+from tasks.progress_spans import byte_span, fraction_span
 from tasks.publish import Publisher, publishing
-from tasks.sources import (
-    Source,
-    gdal_config,
-    gdal_error,
-    open_raster,
-    require_georeferenced,
-    resolve,
-)
+from tasks.sources import Source, open_raster, resolve
 
 if TYPE_CHECKING:
     from rasterio.crs import CRS
@@ -43,17 +35,21 @@ MEDIA_TYPES = {
     "COG": "image/tiff; application=geotiff; profile=cloud-optimized",
     "GTiff": "image/tiff; application=geotiff",
 }
-# The COG driver's option names that the GTiff driver spells differently.
-GTIFF_NAMES = {
-    ("deflate", "LEVEL"): "ZLEVEL",
-    ("zstd", "LEVEL"): "ZSTD_LEVEL",
-    ("jpeg", "QUALITY"): "JPEG_QUALITY",
-    ("webp", "QUALITY"): "WEBP_LEVEL",
-}
 OVERVIEW_RESAMPLING = {"nearest": "nearest", "mode": "mode"}
-_OUTPUT_FAILURES = ("no space left", "free disk space", "disk full", "quota exceeded")
 # Share of the progress bar each stage ends at.
 PLANNED, PLACED, WRITTEN, VALIDATED = 0.05, 0.1, 0.9, 0.92
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What the result reports about the output, whether written now or found complete."""
+
+    width: int
+    height: int
+    count: int
+    crs: str | None
+    bounds: tuple[float, float, float, float]
+    bytes: int
 
 
 @dataclass(frozen=True)
@@ -82,25 +78,29 @@ def run(ctx: TaskContext, request: Request) -> dict[str, Any]:
     fingerprint = _fingerprint(sources, area, crs, request)
     machine = resources.detect()
     threads = machine.cpus
-    config = {**gdal_config(os.environ), **machine.gdal_config(), "GDAL_PAM_ENABLED": "NO"}
+    config = resources.gdal_env(machine, os.environ)
     with rasterio.Env(**config), publishing(request.destination, ctx) as publisher:
-        found = output_tag.existing(publisher, request.destination, fingerprint, request.overwrite)
+        found = completion.completed_file(
+            publisher, request.destination, fingerprint, request.overwrite
+        )
         if found is not None:
             ctx.log.info("export.skipped", destination=request.destination)
             ctx.progress(1.0, stage="publish", message="already published by an earlier attempt")
-            return _result(request.destination, found, skipped=True)
+            return _result(request.destination, _summary(found), skipped=True)
 
         rasters, output = _open(sources, request)
         plan, vrt = _mosaic(ctx, request, rasters, output, crs, area, fingerprint, threads)
         staged = publisher.stage(request.destination)
-        _copy(ctx, vrt, staged, request, output, threads, sources)
+        options = _creation_options(request, output, threads)
+        progress = fraction_span(ctx, PLACED, WRITTEN, "write")
+        copy(str(vrt), staged, request.format, options, config, progress, sources)
         if request.format == "COG":
             from tasks.cog import validate
 
             validate(staged, request.destination)
         size = _publish(ctx, publisher, staged, request)
     ctx.log.info("export.published", destination=request.destination, bytes=size)
-    summary = output_tag.Existing(
+    summary = Summary(
         plan.width, plan.height, output.count, plan.crs.to_string(), plan.bounds, size
     )
     return _result(request.destination, summary, skipped=False)
@@ -150,21 +150,14 @@ def _mosaic(
         sources_outside=len(rasters) - len(layers),
     )
     vrt = ctx.scratch / "mosaic.vrt"
-    vrt.write_text(mosaic.vrt_xml(plan, layers, output, mask, {output_tag.KEY: fingerprint}))
+    vrt.write_text(mosaic.vrt_xml(plan, layers, output, mask, {completion.FILE_TAG: fingerprint}))
     ctx.progress(PLACED, stage="write")
     return plan, vrt
 
 
 def _publish(ctx: TaskContext, publisher: Publisher, staged: Path, request: Request) -> int:
     size = staged.stat().st_size
-    sent = 0
-
-    def on_bytes(count: int) -> None:
-        nonlocal sent
-        sent += count
-        done = min(1.0, sent / max(size, 1))
-        ctx.progress(VALIDATED + (1 - VALIDATED) * done, stage="publish")
-
+    on_bytes = byte_span(ctx, VALIDATED, 1.0, "publish", size)
     ctx.progress(VALIDATED, stage="publish")
     publisher.publish(staged, request.destination, MEDIA_TYPES[request.format], on_bytes)
     return size
@@ -205,15 +198,14 @@ def _fingerprint(
     options = {k: v for k, v in asdict(request).items() if k not in skipped}
     if request.nodata is not None and math.isnan(request.nodata):
         options["nodata"] = "nan"
-    document = {
-        "task": "export",
-        "recipe": RECIPE,
-        "sources": [[s.uri, s.size, s.version] for s in sources],
-        "dst_crs": None if crs is None else crs.to_wkt(),
-        "aoi": None if area is None else [area.crs, area.polygons],
-        "options": options,
-    }
-    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+    return completion.fingerprint(
+        sources,
+        task="export",
+        recipe=RECIPE,
+        dst_crs=None if crs is None else crs.to_wkt(),
+        aoi=None if area is None else [area.crs, area.polygons],
+        options=options,
+    )
 
 
 def _open(sources: list[Source], request: Request) -> tuple[list[grid.Raster], mosaic.Output]:
@@ -227,7 +219,6 @@ def _open(sources: list[Source], request: Request) -> tuple[list[grid.Raster], m
     dtype, colors = "", []
     for source in sources:
         with open_raster(source) as dataset:
-            require_georeferenced(dataset, source.uri)
             raster = _raster(source, dataset)
             if not rasters:
                 bands = request.bands or [i for i in dataset.indexes if i != raster.alpha]
@@ -281,41 +272,9 @@ def _check_nodata(nodata: float | None, dtype: str) -> None:
         )
 
 
-def _copy(
-    ctx: TaskContext,
-    vrt: Path,
-    staged: Path,
-    request: Request,
-    output: mosaic.Output,
-    threads: int,
-    sources: list[Source],
-) -> None:
-    """One streamed GDALCreateCopy of the mosaic, cancellable through its progress callback."""
-    from tasks.gdal_copy import CopyError, create_copy
-
-    def progress(fraction: float) -> bool:
-        ctx.progress(PLACED + (WRITTEN - PLACED) * fraction, stage="write")
-        return not ctx.cancelled
-
-    try:
-        create_copy(
-            str(vrt),
-            str(staged),
-            request.format,
-            _creation_options(request, output, threads),
-            progress,
-        )
-    except CopyError as exc:
-        if exc.cancelled:
-            raise Cancelled("the export was cancelled") from None
-        raise _copy_failure(
-            exc.messages[-1] if exc.messages else str(exc), staged, sources
-        ) from exc
-
-
 def _creation_options(request: Request, output: mosaic.Output, threads: int) -> dict[str, str]:
     if request.format == "COG":
-        return profiles.creation_options(
+        return profiles.cog_options(
             request.compress,
             dtype=output.dtype,
             count=output.count,
@@ -323,33 +282,31 @@ def _creation_options(request: Request, output: mosaic.Output, threads: int) -> 
             overview_resampling=OVERVIEW_RESAMPLING.get(request.resampling, "average"),
             threads=threads,
         )
-    options = {
-        "TILED": "YES",
-        "BLOCKXSIZE": str(BLOCKSIZE),
-        "BLOCKYSIZE": str(BLOCKSIZE),
-        "BIGTIFF": "IF_SAFER",
-        "NUM_THREADS": str(threads),
-    }
-    for key, value in profiles.PROFILES[request.compress].items():
-        options[GTIFF_NAMES.get((request.compress, key), key)] = value
-    if request.compress in profiles.PREDICTED:
-        options["PREDICTOR"] = "3" if output.dtype.startswith("float") else "2"
-    return options
-
-
-def _copy_failure(message: str, staged: Path, sources: list[Source]) -> TaskError:
-    if str(staged) in message or any(s in message.lower() for s in _OUTPUT_FAILURES):
-        return OutputError(f"the output can't be written: {message}")
-    for source in sources:
-        if source.gdal_path in message or source.name in message:
-            return gdal_error(message, source.uri)
-    return InputError(
-        f"reading the sources failed: {message}; check that every source is a readable, "
-        "uncorrupted raster"
+    return profiles.gtiff_options(
+        request.compress,
+        dtype=output.dtype,
+        count=output.count,
+        blocksize=BLOCKSIZE,
+        threads=threads,
     )
 
 
-def _result(destination: str, summary: output_tag.Existing, skipped: bool) -> dict[str, Any]:
+def _summary(found: Source) -> Summary:
+    """The output an earlier attempt of this job published, read back for the result."""
+    import rasterio
+
+    with rasterio.open(found.gdal_path) as dataset:
+        return Summary(
+            dataset.width,
+            dataset.height,
+            dataset.count,
+            dataset.crs.to_string() if dataset.crs else None,
+            tuple(dataset.bounds),
+            found.size,
+        )
+
+
+def _result(destination: str, summary: Summary, skipped: bool) -> dict[str, Any]:
     return {
         "destination": destination,
         "width": summary.width,

@@ -1,5 +1,11 @@
 """GDALCreateCopy with a progress callback, called through the GDAL library rasterio loaded.
 
+Every output a task writes is one such copy of a GDAL path or VRT XML. CreateCopy streams: it
+reads the source block by block (the COG driver builds overviews in a temporary file) and
+never holds the raster in memory, unlike `rasterio.open(..., "w", driver="COG")`, which
+buffers everything until close. The same pass reads every source pixel, so a corrupt tile
+fails the copy: no second read is needed to validate the input.
+
 `rasterio.shutil.copy` runs the same GDALCreateCopy but passes no progress function, so a
 long COG conversion can neither report progress nor be stopped: GDAL holds the calling
 thread until it returns. GDAL's own way to stop a copy is a progress callback that returns 0,
@@ -17,11 +23,18 @@ from __future__ import annotations
 
 import ctypes
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import rasterio  # noqa: F401  (loads libgdal and registers its drivers)
+import rasterio  # also loads the libgdal this module calls (see _loaded_libgdal)
+
+from runtime import Cancelled
+from tasks.gdal_errors import copy_failure
+
+if TYPE_CHECKING:
+    from tasks.sources import Source
 
 GA_READONLY_RASTER = 0x02  # GDAL_OF_RASTER
 CE_FAILURE = 3
@@ -38,6 +51,12 @@ class CopyError(Exception):
         self.messages = messages
         self.cancelled = cancelled
         super().__init__("; ".join(messages) or "GDAL failed without a message")
+
+    @property
+    def most_specific(self) -> str:
+        """GDAL's message that names the file and band, when there is one (threads reorder them)."""
+        naming = [m for m in self.messages if ", band " in m]
+        return (naming or self.messages or [str(self)])[-1]
 
 
 _copying = threading.Lock()
@@ -97,7 +116,30 @@ def _loaded_libgdal() -> str:
     raise RuntimeError("rasterio is imported but no libgdal is mapped into this process")
 
 
-def create_copy(
+def copy(
+    source: str,
+    destination: Path,
+    driver: str,
+    options: Mapping[str, str],
+    config: Mapping[str, str | int],
+    progress: Callable[[float], bool],
+    inputs: Sequence[Source],
+) -> None:
+    """Write `source` with `driver` at `destination`, GDAL's failure mapped to an exit code.
+
+    `progress` receives GDAL's fraction done and returns False to cancel; a failure is blamed
+    on the output when GDAL names it or a full disk, else on the one of `inputs` GDAL names.
+    """
+    try:
+        with rasterio.Env(**config):
+            _create_copy(source, str(destination), driver, options, progress)
+    except CopyError as exc:
+        if exc.cancelled:
+            raise Cancelled("the conversion was cancelled") from None
+        raise copy_failure(exc.most_specific, destination, driver, inputs) from exc
+
+
+def _create_copy(
     source: str,
     destination: str,
     driver: str,

@@ -43,10 +43,7 @@ class Raster:
 
     @property
     def bounds(self) -> Bounds:
-        left, top = self.transform.c, self.transform.f
-        right = left + self.transform.a * self.width
-        bottom = top + self.transform.e * self.height
-        return left, bottom, right, top
+        return _bounds(self.transform, self.width, self.height)
 
     @property
     def resolution(self) -> tuple[float, float]:
@@ -66,9 +63,7 @@ class Grid:
 
     @property
     def bounds(self) -> Bounds:
-        left, top = self.transform.c, self.transform.f
-        xres, yres = self.resolution
-        return left, top - yres * self.height, left + xres * self.width, top
+        return _bounds(self.transform, self.width, self.height)
 
     def window(self, bounds: Bounds) -> tuple[int, int, int, int] | None:
         """The pixels (col, row, width, height) that cover `bounds`, clipped to the grid."""
@@ -93,6 +88,11 @@ class Grid:
         if abs(col - round(col)) > SNAP_TOLERANCE or abs(row - round(row)) > SNAP_TOLERANCE:
             return None
         return round(col), round(row)
+
+
+def _bounds(transform: Affine, width: int, height: int) -> Bounds:
+    left, top = transform.c, transform.f
+    return left, top + transform.e * height, left + transform.a * width, top
 
 
 def same_crs(a: CRS, b: CRS) -> bool:

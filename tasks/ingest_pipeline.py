@@ -7,7 +7,6 @@ from the overviews -> publish COG, quicklook, then the Item that marks it comple
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -17,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from runtime import TaskContext, UsageError
-from runtime.errors import TaskError
-from tasks import cog, profiles, resources, sources
-from tasks.publish import Outputs, Publisher, completed, publishing
+from tasks import cog, completion, profiles, resources, sources
+from tasks.completion import Outputs
+from tasks.gdal_copy import copy
+from tasks.progress_spans import byte_span, fraction_span
+from tasks.publish import Publisher, publishing
 from tasks.quicklook import write_png
 from tasks.sources import Source
 from tasks.stac import COG_MEDIA_TYPE, build_item, summary
@@ -60,13 +61,11 @@ def run(ctx: TaskContext, request: Request) -> dict[str, Any]:
     ctx.progress(0.0, stage="fetch", message="checking the sources")
     resolved = [sources.resolve(uri) for uri in request.sources]
     outputs = Outputs.beside(request.destination)
-    fingerprint = _fingerprint(resolved, request)
+    fingerprint = completion.fingerprint(
+        resolved, recipe=RECIPE, options=request.recorded_options()
+    )
     machine = resources.detect()
-    config = {
-        **sources.gdal_config(os.environ),
-        **machine.gdal_config(),
-        "GDAL_PAM_ENABLED": "NO",
-    }
+    config = resources.gdal_env(machine, os.environ)
     ctx.log.info(
         "ingest.plan",
         sources=request.sources,
@@ -76,7 +75,7 @@ def run(ctx: TaskContext, request: Request) -> dict[str, Any]:
         gdal_cachemax_mib=machine.gdal_cache_mib,
     )
     with publishing(request.destination, ctx) as publisher:
-        done = completed(publisher, outputs, fingerprint, request.overwrite)
+        done = completion.completed(publisher, outputs, fingerprint, request.overwrite)
         if done is not None:
             ctx.log.info("ingest.skipped", reason="complete output from the same job found")
             ctx.progress(1.0, stage="publish", message="already complete")
@@ -84,7 +83,9 @@ def run(ctx: TaskContext, request: Request) -> dict[str, Any]:
         local = _fetch(ctx, resolved)
         gdal_source, options = _prepare(local, request, config)
         staged = publisher.stage(outputs.data)
-        _convert(ctx, gdal_source, staged, options, config, local)
+        ctx.progress(STAGES["convert"][0], stage="convert", message="writing the COG")
+        progress = fraction_span(ctx, *STAGES["convert"], "convert")
+        copy(gdal_source, staged, "COG", options, config, progress, local)
         ctx.progress(STAGES["validate"][0], stage="validate", message="checking the COG")
         cog.validate(staged, outputs.data)
         facts = _describe(publisher, staged, outputs, fingerprint, request, config)
@@ -114,15 +115,6 @@ def _normalised(request: Request) -> Request:
     return Request(**{**asdict(request), "dst_crs": spelled})
 
 
-def _fingerprint(resolved: list[Source], request: Request) -> str:
-    document = {
-        "recipe": RECIPE,
-        "sources": [[s.uri, s.size, s.version] for s in resolved],
-        "options": request.recorded_options(),
-    }
-    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
-
-
 def _fetch(ctx: TaskContext, resolved: list[Source]) -> list[Source]:
     """Download remote inputs to scratch in parallel when they fit; else GDAL streams them."""
     remote = [s for s in resolved if s.remote]
@@ -132,14 +124,7 @@ def _fetch(ctx: TaskContext, resolved: list[Source]) -> list[Source]:
         ctx.log.info("ingest.fetch", mode="stream", reason="scratch space too small to download")
         return resolved
     total = sum(s.size for s in remote) or 1
-    done = 0
-    start, end = STAGES["fetch"]
-
-    def on_bytes(count: int) -> None:
-        nonlocal done
-        done += count
-        ctx.progress(start + (end - start) * done / total, stage="fetch", message="downloading")
-
+    on_bytes = byte_span(ctx, *STAGES["fetch"], "fetch", total, message="downloading")
     ctx.log.info("ingest.fetch", mode="download", bytes=total)
     return [
         sources.download(s, ctx.scratch / "sources" / str(i), lambda: ctx.cancelled, on_bytes)
@@ -159,13 +144,11 @@ def _prepare(
 
     with rasterio.Env(**config), ExitStack() as opened:
         inputs = [(s, opened.enter_context(sources.open_raster(s))) for s in local]
-        for source, dataset in inputs:
-            sources.require_georeferenced(dataset, source.uri)
         grid = stack.grid_of(inputs, request.nodata)
         gdal_source = (
             stack.vrt_xml(inputs, grid) if stack.needs_vrt(inputs, grid) else local[0].gdal_path
         )
-    options = profiles.creation_options(
+    options = profiles.cog_options(
         request.compress,
         dtype=grid.dtype,
         count=grid.count,
@@ -176,30 +159,6 @@ def _prepare(
         resampling=request.resampling,
     )
     return gdal_source, options
-
-
-def _convert(
-    ctx: TaskContext,
-    gdal_source: str,
-    staged: Path,
-    options: dict[str, str],
-    config: dict[str, str | int],
-    local: list[Source],
-) -> None:
-    start, end = STAGES["convert"]
-    ctx.progress(start, stage="convert", message="writing the COG")
-
-    def progress(fraction: float) -> bool:
-        ctx.progress(start + (end - start) * fraction, stage="convert")
-        return not ctx.cancelled
-
-    cog.convert(gdal_source, staged, options, config, progress, lambda m: _input_failure(m, local))
-
-
-def _input_failure(message: str, local: list[Source]) -> TaskError:
-    """Blame the input GDAL names in its message, or all of them when it names none."""
-    named = [s.uri for s in local if s.name in message]
-    return sources.gdal_error(message, named[0] if named else ", ".join(s.uri for s in local))
 
 
 def _describe(
@@ -242,14 +201,8 @@ def _describe(
 
 def _publish(ctx: TaskContext, publisher: Publisher, staged: Path, outputs: Outputs) -> None:
     start, end = PUBLISH
-    total = staged.stat().st_size or 1
-    sent = 0
-
-    def on_bytes(count: int) -> None:
-        nonlocal sent
-        sent += count
-        ctx.progress(start + (end - start) * 0.95 * sent / total, stage="publish")
-
+    # The COG is most of the bytes; the quicklook and the Item fill the last 5%.
+    on_bytes = byte_span(ctx, start, start + (end - start) * 0.95, "publish", staged.stat().st_size)
     ctx.progress(start, stage="publish", message="publishing the COG")
     publisher.publish(staged, outputs.data, COG_MEDIA_TYPE, on_bytes)
     publisher.publish(publisher.stage(outputs.thumbnail), outputs.thumbnail, "image/png")

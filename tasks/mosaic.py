@@ -14,14 +14,13 @@ has no nodata value.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
+from tasks import vrt
 from tasks.grid import Grid, Raster, footprint
-from tasks.stack import GDAL_TYPES
 
 if TYPE_CHECKING:
     from rasterio.io import DatasetReader
@@ -127,7 +126,7 @@ def vrt_xml(
     metadata: dict[str, str],
 ) -> str:
     """The mosaic VRT; `layers` in the user's order (the first wins where they overlap)."""
-    gdal_type = GDAL_TYPES[output.dtype]
+    gdal_type = vrt.GDAL_TYPES[output.dtype]
     bands = [
         _band(
             number,
@@ -152,12 +151,8 @@ def vrt_xml(
             )
         )
     items = "".join(f'<MDI key="{escape(k)}">{escape(v)}</MDI>' for k, v in metadata.items())
-    geotransform = ",".join(repr(v) for v in grid.transform.to_gdal())
-    return (
-        f'<VRTDataset rasterXSize="{grid.width}" rasterYSize="{grid.height}">'
-        f"<SRS>{escape(grid.crs.to_wkt())}</SRS><GeoTransform>{geotransform}</GeoTransform>"
-        f"<Metadata>{items}</Metadata>{''.join(bands)}</VRTDataset>"
-    )
+    content = f"<Metadata>{items}</Metadata>{''.join(bands)}"
+    return vrt.dataset(grid.width, grid.height, grid.crs, grid.transform, content)
 
 
 def _band(
@@ -168,16 +163,15 @@ def _band(
     sources: list[str],
     cutline: str,
 ) -> str:
-    nodata_xml = "" if nodata is None else f"<NoDataValue>{_number(nodata)}</NoDataValue>"
     return (
-        f'<VRTRasterBand dataType="{gdal_type}" band="{number}">{nodata_xml}'
+        f'<VRTRasterBand dataType="{gdal_type}" band="{number}">{vrt.nodata(nodata)}'
         f"<ColorInterp>{color}</ColorInterp>{''.join(sources)}{cutline}</VRTRasterBand>"
     )
 
 
 def _data_source(layer: Layer, band: int, grid: Grid) -> str:
     if layer.nodata is not None:
-        validity = f"<NODATA>{_number(layer.nodata)}</NODATA>"
+        validity = f"<NODATA>{vrt.number(layer.nodata)}</NODATA>"
     elif layer.masked:
         validity = "<UseMaskBand>true</UseMaskBand>"
     else:
@@ -188,7 +182,7 @@ def _data_source(layer: Layer, band: int, grid: Grid) -> str:
 def _alpha_source(layer: Layer, band: int, opaque: float) -> str:
     """Opaque wherever the source's mask is not 0; where it is 0, what is below shows."""
     return (
-        f"<ComplexSource>{_where(layer, f'mask,{band}')}<ScaleOffset>{_number(opaque)}"
+        f"<ComplexSource>{_where(layer, f'mask,{band}')}<ScaleOffset>{vrt.number(opaque)}"
         "</ScaleOffset><ScaleRatio>0</ScaleRatio><NODATA>0</NODATA></ComplexSource>"
     )
 
@@ -201,7 +195,7 @@ def _cutline_source(cutline: Path | None, grid: Grid, outside: float) -> str:
     return (
         f'<ComplexSource><SourceFilename relativeToVRT="0">{escape(str(cutline))}'
         f"</SourceFilename><SourceBand>1</SourceBand><SrcRect {rect}/><DstRect {rect}/>"
-        f"<ScaleOffset>{_number(outside)}</ScaleOffset><ScaleRatio>0</ScaleRatio>"
+        f"<ScaleOffset>{vrt.number(outside)}</ScaleOffset><ScaleRatio>0</ScaleRatio>"
         "<NODATA>1</NODATA></ComplexSource>"
     )
 
@@ -219,10 +213,6 @@ def _alpha_max(dtype: str) -> float:
     import numpy as np
 
     return float(np.iinfo(dtype).max) if dtype.startswith(("int", "uint")) else 1.0
-
-
-def _number(value: float) -> str:
-    return "nan" if math.isnan(value) else repr(value)
 
 
 def colors(dataset: DatasetReader, bands: list[int]) -> list[str]:

@@ -1,7 +1,9 @@
-"""COG creation options as data: one named set per `compress` choice, like rio-cogeo's profiles.
+"""Creation options as data: one named set per `compress` choice, like rio-cogeo's profiles.
 
-Kept apart from the code that runs GDAL so that `export` and any later task write COGs with
-the same options, and so that a reviewer sees every option GDAL receives in one place.
+Kept apart from the code that runs GDAL so that every task writes COGs and GeoTIFFs with the
+same options, and so that a reviewer sees every option GDAL receives in one place. The COG
+driver's spelling is the reference; the GTiff driver's sets are derived from it, so a level
+or quality is chosen once for both drivers.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ OverviewResampling = Literal[
     "nearest", "bilinear", "cubic", "cubicspline", "lanczos", "average", "mode", "rms"
 ]
 
-PROFILES: Mapping[str, Mapping[str, str]] = {
+COG_PROFILES: Mapping[str, Mapping[str, str]] = {
     "deflate": {"COMPRESS": "DEFLATE", "LEVEL": "6"},
     "zstd": {"COMPRESS": "ZSTD", "LEVEL": "9"},
     "lzw": {"COMPRESS": "LZW"},
@@ -27,8 +29,23 @@ PROFILES: Mapping[str, Mapping[str, str]] = {
     "jpeg": {"COMPRESS": "JPEG", "QUALITY": "85"},
     "none": {"COMPRESS": "NONE"},
 }
-COMMON: Mapping[str, str] = {
+# The COG driver's option names that the GTiff driver spells differently, per codec.
+GTIFF_NAMES: Mapping[tuple[str, str], str] = {
+    ("deflate", "LEVEL"): "ZLEVEL",
+    ("zstd", "LEVEL"): "ZSTD_LEVEL",
+    ("jpeg", "QUALITY"): "JPEG_QUALITY",
+    ("webp", "QUALITY"): "WEBP_LEVEL",
+}
+GTIFF_PROFILES: Mapping[str, Mapping[str, str]] = {
+    compress: {GTIFF_NAMES.get((compress, key), key): value for key, value in profile.items()}
+    for compress, profile in COG_PROFILES.items()
+}
+COG_COMMON: Mapping[str, str] = {
     "OVERVIEWS": "IGNORE_EXISTING",
+    "BIGTIFF": "IF_SAFER",
+}
+GTIFF_COMMON: Mapping[str, str] = {
+    "TILED": "YES",
     "BIGTIFF": "IF_SAFER",
 }
 LOSSLESS = frozenset({"deflate", "zstd", "lzw", "none"})
@@ -42,7 +59,7 @@ MIN_BLOCKSIZE = 16
 MAX_BLOCKSIZE = 4096
 
 
-def creation_options(
+def cog_options(
     compress: str,
     *,
     dtype: str,
@@ -57,18 +74,40 @@ def creation_options(
     check_blocksize(blocksize)
     check_codec(compress, dtype, count)
     options = {
-        **COMMON,
-        **PROFILES[compress],
+        **COG_COMMON,
+        **COG_PROFILES[compress],
         "BLOCKSIZE": str(blocksize),
         "OVERVIEW_RESAMPLING": overview_resampling.upper(),
         "NUM_THREADS": str(threads),
+        **_predictor(compress, dtype),
     }
-    if compress in PREDICTED:
-        options["PREDICTOR"] = "3" if dtype.startswith(("float", "complex")) else "2"
     if dst_crs:
         options["TARGET_SRS"] = dst_crs
         options["RESAMPLING"] = resampling.upper()
     return options
+
+
+def gtiff_options(
+    compress: str, *, dtype: str, count: int, blocksize: int, threads: int
+) -> dict[str, str]:
+    """The GTiff driver options (tiled, no overviews); refuses what GDAL would reject mid-copy."""
+    check_blocksize(blocksize)
+    check_codec(compress, dtype, count)
+    return {
+        **GTIFF_COMMON,
+        **GTIFF_PROFILES[compress],
+        "BLOCKXSIZE": str(blocksize),
+        "BLOCKYSIZE": str(blocksize),
+        "NUM_THREADS": str(threads),
+        **_predictor(compress, dtype),
+    }
+
+
+def _predictor(compress: str, dtype: str) -> dict[str, str]:
+    """Horizontal differencing for integers, GDAL's floating-point predictor for floats."""
+    if compress not in PREDICTED:
+        return {}
+    return {"PREDICTOR": "3" if dtype.startswith(("float", "complex")) else "2"}
 
 
 def check_blocksize(blocksize: int) -> None:

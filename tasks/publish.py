@@ -1,4 +1,4 @@
-"""Atomic publishing of a task's files, and the rule for outputs that already exist.
+"""Atomic publishing of a task's files.
 
 A reader never sees a partial output: local files are written under a hidden name in the
 destination directory and renamed into place; S3 objects appear whole (put_object, or a
@@ -6,13 +6,11 @@ multipart upload completed only at the end). A run that fails or is cancelled re
 it staged and what it already published, and aborts its multipart uploads, from its own
 thread or, when that thread is stuck in a long call, from `ctx.on_cancel`.
 
-The last file published marks the output complete; its fingerprint of inputs and options
-tells a retry of the same job (skip) from a different job writing to the same place (73).
+Which output already at the destination counts as complete is tasks.completion's rule.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import threading
@@ -21,7 +19,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -29,29 +26,12 @@ from runtime import Cancelled, OutputError, TaskContext, UsageError
 from runtime.errors import TaskError, classify
 from runtime.uris import check, local_path
 
-FINGERPRINT = "batch_task:fingerprint"
 MULTIPART_THRESHOLD = 64 * 1024 * 1024
 MIN_PART = 16 * 1024 * 1024
 MAX_PARTS = 10_000
 UPLOAD_THREADS = 4
 
 Progress = Callable[[int], None]
-
-
-@dataclass(frozen=True)
-class Outputs:
-    """The files of one output: the data, its thumbnail and the STAC Item published last."""
-
-    data: str
-    item: str
-    thumbnail: str
-
-    @classmethod
-    def beside(cls, destination: str) -> Outputs:
-        stem, dot, ext = destination.rpartition(".")
-        if not dot or "/" in ext:
-            stem = destination
-        return cls(destination, f"{stem}.json", f"{stem}.png")
 
 
 class Publisher(ABC):
@@ -286,56 +266,6 @@ def publishing(destination: str, ctx: TaskContext) -> Iterator[Publisher]:
         raise
     finally:
         unregister()
-
-
-def completed(
-    publisher: Publisher, outputs: Outputs, fingerprint: str, overwrite: bool
-) -> dict[str, Any] | None:
-    """The Item of a complete output of the same job, or None once the way is clear to publish.
-
-    An output from other inputs or options, or files of unknown origin, are an error without
-    `overwrite`; with it, the old Item is deleted first so that a failure part-way leaves no
-    Item pointing at data it does not describe.
-    """
-    text = publisher.read_text(outputs.item)
-    item = _parse(text)
-    if item is not None:
-        same = item.get("properties", {}).get(FINGERPRINT) == fingerprint
-        if same and publisher.exists(outputs.data):
-            return item
-        if not same and not overwrite:
-            raise OutputError(
-                f"{outputs.data!r} already exists from other inputs or options "
-                f"(see {outputs.item!r}); pass --overwrite true to replace it, "
-                "or choose another destination"
-            )
-        publisher.delete(outputs.item)
-        return None
-    if overwrite:
-        return None
-    if text is not None:
-        raise OutputError(
-            f"{outputs.item!r} exists but is not a STAC Item written by this task; pass "
-            "--overwrite true to replace it, or choose another destination"
-        )
-    for uri in (outputs.data, outputs.thumbnail):
-        if publisher.exists(uri):
-            raise OutputError(
-                f"{uri!r} already exists without the STAC Item that marks a complete output "
-                f"({outputs.item!r}); pass --overwrite true to replace it, or choose "
-                "another destination"
-            )
-    return None
-
-
-def _parse(text: str | None) -> dict[str, Any] | None:
-    if text is None:
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) and value.get("type") == "Feature" else None
 
 
 def _path(uri: str) -> Path:

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from tasks.sources import gdal_config
 
 CGROUP = Path("/sys/fs/cgroup")
 MIB = 1024 * 1024
@@ -41,6 +44,15 @@ class Resources:
         of a corrupt tile.
         """
         return {"GDAL_CACHEMAX": self.gdal_cache_mib * MIB}
+
+
+def gdal_env(machine: Resources, environ: Mapping[str, str]) -> dict[str, str | int]:
+    """Every GDAL setting a raster task runs under, so that the tasks read and write alike.
+
+    Remote reads follow boto3's endpoint, the cache fits the container, and without PAM GDAL
+    leaves no .aux.xml files beside the inputs or the outputs.
+    """
+    return {**gdal_config(environ), **machine.gdal_config(), "GDAL_PAM_ENABLED": "NO"}
 
 
 def detect(root: Path = CGROUP) -> Resources:

@@ -1,7 +1,7 @@
-"""Where rasters come from: URI to GDAL path, /vsis3 configuration, download, open, errors.
+"""Where rasters come from: URI to GDAL path, /vsis3 configuration, download, open.
 
-Shared by every raster task so that a URI means the same thing everywhere, the same policy
-refuses the same URIs (runtime.uris.check) and a GDAL failure maps to the same exit code.
+Shared by every raster task so that a URI means the same thing everywhere and the same policy
+refuses the same URIs (runtime.uris.check).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from urllib.parse import urlparse
 from runtime import Cancelled, InputError, InputNotFound, PermissionDenied, TransientError
 from runtime.errors import TaskError
 from runtime.uris import HTTP_TIMEOUT, as_task_error, check, http_error, local_path
+from tasks.gdal_errors import gdal_error
 
 if TYPE_CHECKING:
     from rasterio.io import DatasetReader
@@ -226,7 +227,9 @@ def _http_range_reader(source: Source) -> Callable[[int, int], Iterator[bytes]]:
 
 @contextmanager
 def open_raster(source: Source) -> Iterator[DatasetReader]:
-    """rasterio.open with GDAL's complaints turned into exit codes that name the input."""
+    """rasterio.open for every task's inputs: GDAL's complaints become exit codes that name the
+    input, and a raster that can't be placed on a map is refused before any work starts.
+    """
     import rasterio
     from rasterio.errors import RasterioError
 
@@ -235,41 +238,11 @@ def open_raster(source: Source) -> Iterator[DatasetReader]:
     except RasterioError as exc:
         raise gdal_error(str(exc), source.uri) from exc
     with dataset:
+        _require_georeferenced(dataset, source.uri)
         yield dataset
 
 
-_NOT_FOUND = ("no such file", "does not exist", "http response code: 404", "nosuchkey")
-_DENIED = ("http response code: 403", "http response code: 401", "access denied", "accessdenied")
-_TRANSIENT = (
-    "http response code: 5",
-    "could not resolve",
-    "connection refused",
-    "timed out",
-    "timeout was reached",
-    "connection reset",
-    "slowdown",
-)
-_NOT_RASTER = ("not recognized as", "not a supported file format", "not a raster")
-
-
-def gdal_error(message: str, uri: str) -> TaskError:
-    """The failure a GDAL message describes, with the user's URI in front of it."""
-    text = message.lower()
-    if any(s in text for s in _DENIED):
-        return PermissionDenied(f"{uri!r} refused access: {message}; check credentials")
-    if any(s in text for s in _TRANSIENT):
-        return TransientError(f"{uri!r} could not be read: {message}; retry later")
-    if any(s in text for s in _NOT_FOUND):
-        return InputNotFound(f"{uri!r} does not exist: {message}")
-    if any(s in text for s in _NOT_RASTER):
-        return InputError(f"{uri!r} is not a raster GDAL can read ({message}); give a raster file")
-    return InputError(
-        f"{uri!r} can't be read: {message}; the file is corrupt or truncated, "
-        "so re-create or re-download it"
-    )
-
-
-def require_georeferenced(dataset: DatasetReader, uri: str) -> None:
+def _require_georeferenced(dataset: DatasetReader, uri: str) -> None:
     """Refuse what can't become a north-up COG with a footprint: 65 with the reason."""
     transform = dataset.transform
     if transform.b != 0 or transform.d != 0:

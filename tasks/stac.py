@@ -12,8 +12,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from tasks.completion import ITEM_PROPERTY
 from tasks.footprint import bbox_of, footprint
-from tasks.publish import FINGERPRINT
 
 if TYPE_CHECKING:
     import pystac
@@ -50,7 +50,7 @@ def build_item(
         datetime=_acquired(dataset) or dt.datetime.now(dt.UTC),
         properties={
             "created": _now(),
-            FINGERPRINT: fingerprint,
+            ITEM_PROPERTY: fingerprint,
             SOURCES: sources,
             OPTIONS: dict(options),
         },

@@ -12,24 +12,13 @@ from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape, quoteattr
 
 from runtime import InputError
+from tasks import vrt
 
 if TYPE_CHECKING:
     from rasterio.io import DatasetReader
 
     from tasks.sources import Source
 
-GDAL_TYPES = {
-    "uint8": "Byte",
-    "int8": "Int8",
-    "uint16": "UInt16",
-    "int16": "Int16",
-    "uint32": "UInt32",
-    "int32": "Int32",
-    "uint64": "UInt64",
-    "int64": "Int64",
-    "float32": "Float32",
-    "float64": "Float64",
-}
 RELATIVE_TOLERANCE = 1e-9
 
 
@@ -78,22 +67,17 @@ def needs_vrt(inputs: list[tuple[Source, DatasetReader]], grid: Grid) -> bool:
 
 def vrt_xml(inputs: list[tuple[Source, DatasetReader]], grid: Grid) -> str:
     first = inputs[0][1]
-    geotransform = ",".join(repr(v) for v in first.transform.to_gdal())
     bands: list[str] = []
     for source, dataset in inputs:
         for index in dataset.indexes:
             bands.append(_band(len(bands) + 1, source, dataset, index, grid))
-    return (
-        f'<VRTDataset rasterXSize="{grid.width}" rasterYSize="{grid.height}">'
-        f"<SRS>{escape(first.crs.to_wkt())}</SRS><GeoTransform>{geotransform}</GeoTransform>"
-        f"{''.join(bands)}</VRTDataset>"
-    )
+    return vrt.dataset(grid.width, grid.height, first.crs, first.transform, "".join(bands))
 
 
 def _band(number: int, source: Source, dataset: DatasetReader, index: int, grid: Grid) -> str:
     block_height, block_width = dataset.block_shapes[index - 1]
-    gdal_type = GDAL_TYPES[grid.dtype]
-    nodata = "" if grid.nodata is None else f"<NoDataValue>{_number(grid.nodata)}</NoDataValue>"
+    gdal_type = vrt.GDAL_TYPES[grid.dtype]
+    nodata = vrt.nodata(grid.nodata)
     color = dataset.colorinterp[index - 1].name.capitalize()
     description = dataset.descriptions[index - 1]
     described = f"<Description>{escape(description)}</Description>" if description else ""
@@ -126,7 +110,3 @@ def _same_nodata(a: float | None, b: float | None) -> bool:
     if a is None or b is None:
         return a is b
     return (math.isnan(a) and math.isnan(b)) or a == b
-
-
-def _number(value: float) -> str:
-    return "nan" if math.isnan(value) else repr(value)
