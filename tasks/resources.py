@@ -9,21 +9,18 @@ whole memory limit, so the cache is sized from the cgroup limit instead.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
+from runtime import cgroups
 from tasks.sources import gdal_config
 
-CGROUP = Path("/sys/fs/cgroup")
 MIB = 1024 * 1024
 # A COG copy peaked at 321 MB with a 128 MB cache and at 905 MB with GDAL's default (5% of
 # 24 GB): 128 MB keeps ingest under 400 MB for about 6% more CPU time (FINDINGS.md).
 CACHE_MAX_MIB = 128
 CACHE_MIN_MIB = 16
 CACHE_SHARE = 16
-_UNLIMITED = 1 << 60
 
 
 @dataclass(frozen=True)
@@ -55,45 +52,11 @@ def gdal_env(machine: Resources, environ: Mapping[str, str]) -> dict[str, str | 
     return {**gdal_config(environ), **machine.gdal_config(), "GDAL_PAM_ENABLED": "NO"}
 
 
-def detect(root: Path = CGROUP) -> Resources:
-    return Resources(cpus=cpu_count(root), memory_bytes=memory_limit(root))
-
-
-def cpu_count(root: Path = CGROUP) -> int:
-    """CPUs this process may use: affinity, capped by the cgroup v2 or v1 CFS quota."""
-    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    cpus = available or os.cpu_count() or 1
-    quota = _cpu_quota(root)
-    if quota is not None:
-        cpus = min(cpus, max(1, math.ceil(quota)))
-    return cpus
-
-
-def memory_limit(root: Path = CGROUP) -> int:
-    """Bytes this container may use: the cgroup v2 or v1 limit, else the machine's RAM."""
-    for name in ("memory.max", "memory/memory.limit_in_bytes"):
-        value = _read(root / name)
-        if value and value != "max" and value.isdigit() and int(value) < _UNLIMITED:
-            return int(value)
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-
-
-def _cpu_quota(root: Path) -> float | None:
-    v2 = _read(root / "cpu.max")
-    if v2:
-        quota, _, period = v2.partition(" ")
-        if quota != "max" and period:
-            return int(quota) / int(period)
-        return None
-    quota_v1 = _read(root / "cpu" / "cpu.cfs_quota_us")
-    period_v1 = _read(root / "cpu" / "cpu.cfs_period_us")
-    if quota_v1 and period_v1 and int(quota_v1) > 0:
-        return int(quota_v1) / int(period_v1)
-    return None
-
-
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text().strip()
-    except OSError:
-        return None
+def detect() -> Resources:
+    """The CPUs (affinity, capped by the cgroup quota) and memory (the cgroup limit, else the
+    host's RAM) that this container may use."""
+    usable = cgroups.usable_cpus()
+    quota = cgroups.cpus().value
+    cpus = min(usable, max(1, math.ceil(quota))) if quota else usable
+    memory = cgroups.memory().value or cgroups.host_memory()
+    return Resources(cpus=cpus, memory_bytes=int(memory))
