@@ -19,7 +19,7 @@ from tests.conftest import (
     start_cli,
     wait_for_event,
 )
-from tests.test_ingest_helpers import (
+from tests.ingest_checks import (
     ALL_RASTERS,
     REFUSED,
     assert_item,
