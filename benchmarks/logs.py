@@ -172,4 +172,5 @@ def print_table(events: int, rounds: int, results: dict[str, list[dict[str, floa
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.fixtures
     main()
