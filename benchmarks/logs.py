@@ -42,6 +42,7 @@ def main() -> None:
     ours, theirs = multiprocessing.Pipe()
     servers = multiprocessing.get_context("fork").Process(target=serve, args=(theirs, ca))
     servers.start()
+    theirs.close()  # so that recv() fails at once, not hangs, if the servers die
     moto_port, syslog_url = ours.recv()
     os.environ.update(
         AWS_ENDPOINT_URL=f"http://127.0.0.1:{moto_port}",
