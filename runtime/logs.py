@@ -14,7 +14,6 @@ import threading
 import time
 import traceback
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import structlog
@@ -32,6 +31,7 @@ _MIN_SECRET = 4
 _STD_LOGGER_LEVEL = logging.WARNING
 _REPORT_MARGIN = 0.2
 Event = dict[str, Any]
+_encode = json.JSONEncoder(default=str, ensure_ascii=False).encode
 
 
 class Redactor:
@@ -85,10 +85,22 @@ class Output:
     debug = info = warning = warn = error = critical = exception = fatal = log = msg
 
 
-def _add_timestamp(_: Any, __: str, event: Event) -> Event:
-    now = datetime.now(UTC)
-    event["timestamp"] = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
-    return event
+class _Timestamp:
+    """RFC 3339 UTC with milliseconds. The text up to the second is formatted once a second:
+    strftime was a fifth of the cost of an event."""
+
+    def __init__(self) -> None:
+        self._second: tuple[int, str] = (-1, "")
+
+    def __call__(self, _: Any, __: str, event: Event) -> Event:
+        now = time.time()
+        second, prefix = self._second
+        if int(now) != second:
+            second = int(now)
+            prefix = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))
+            self._second = (second, prefix)
+        event["timestamp"] = f"{prefix}{int((now - second) * 1000):03d}Z"
+        return event
 
 
 def _add_exception(_: Any, __: str, event: Event) -> Event:
@@ -117,7 +129,7 @@ class _Render:
         for key, value in self.job_keys.items():
             ordered[key] = event.pop(key, value)
         ordered.update(event)
-        line = self.redact(json.dumps(ordered, default=str, ensure_ascii=False))
+        line = self.redact(_encode(ordered))
         if self.console is None:
             return (line,), {}
         shown = {k: v for k, v in ordered.items() if k not in ("task", "attempt", "logger")}
@@ -141,7 +153,7 @@ class LogPipeline:
         self.output = Output(stream or sys.stdout, sinks)
         render = _Render({"task": task, **job_keys}, self.redactor, console)
         structlog.configure(
-            processors=[structlog.processors.add_log_level, _add_timestamp, _add_exception, render],
+            processors=[structlog.processors.add_log_level, _Timestamp(), _add_exception, render],
             wrapper_class=structlog.make_filtering_bound_logger(LEVELS[level]),
             logger_factory=lambda *_: self.output,
             cache_logger_on_first_use=True,
