@@ -179,7 +179,7 @@ def papertrail(environ: Mapping[str, str]) -> Result:
     url = environ.get("PAPERTRAIL_URL", "").strip()
     if not url:
         return Result("papertrail", OFF, "PAPERTRAIL_URL unset")
-    from runtime.sinks.papertrail import parse_url
+    from runtime.sinks.papertrail import parse_url, tls_context
 
     endpoint = parse_url(url)
     where = f"{endpoint.scheme}://{endpoint.host}:{endpoint.port}"
@@ -191,8 +191,7 @@ def papertrail(environ: Mapping[str, str]) -> Result:
         with socket.create_connection((endpoint.host, endpoint.port), NETWORK_SECONDS) as sock:
             if endpoint.scheme == "tcp":
                 return Result("papertrail", OK, f"{where} accepts connections")
-            context = ssl.create_default_context(cafile=environ.get("SSL_CERT_FILE") or None)
-            with context.wrap_socket(sock, server_hostname=endpoint.host) as tls:
+            with tls_context(environ).wrap_socket(sock, server_hostname=endpoint.host) as tls:
                 return Result("papertrail", OK, f"{where} TLS handshake ok ({tls.version()})")
     except (OSError, ssl.SSLError) as exc:
         return Result("papertrail", FAIL, f"{where}: {exc}")
@@ -202,6 +201,13 @@ def progress(environ: Mapping[str, str]) -> Result:
     url = environ.get("PROGRESS_URL", "").strip()
     if not url:
         return Result("progress", OFF, "PROGRESS_URL unset")
+    from runtime.job import Job
+    from runtime.progress import sink_from_env
+
+    try:
+        sink_from_env(environ, Job("doctor"))
+    except UsageError as exc:
+        return Result("progress", FAIL, str(exc))
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme == "s3":
@@ -209,8 +215,6 @@ def progress(environ: Mapping[str, str]) -> Result:
             return Result("progress", FAIL, "PROGRESS_URL is s3:// but AWS is not configured")
         _client(_session(), "s3").head_bucket(Bucket=parts.netloc)
         return Result("progress", OK, f"s3://{parts.netloc} exists and is reachable")
-    if scheme not in ("http", "https"):
-        return Result("progress", FAIL, f"PROGRESS_URL scheme {scheme!r}: use http(s):// or s3://")
     # Only scheme, host and port are shown: a webhook's path or query may hold a credential.
     where = f"{scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
     request = urllib.request.Request(url, method="HEAD")

@@ -50,7 +50,7 @@ def from_env(environ: Mapping[str, str], *, task: str, job: Job) -> QueuedSink[b
     syslog = Syslog(app_name=task, hostname=job.job_id, udp=endpoint.scheme == "udp")
     if endpoint.scheme == "udp":
         return QueuedSink("papertrail", DatagramTransport(endpoint, syslog))
-    context = _tls_context(environ) if endpoint.scheme == "tls" else None
+    context = tls_context(environ) if endpoint.scheme == "tls" else None
     return QueuedSink("papertrail", StreamTransport(endpoint, syslog, context))
 
 
@@ -70,7 +70,7 @@ def parse_url(url: str) -> Endpoint:
     return Endpoint(parts.scheme, parts.hostname, port)
 
 
-def _tls_context(environ: Mapping[str, str]) -> ssl.SSLContext:
+def tls_context(environ: Mapping[str, str]) -> ssl.SSLContext:
     cafile = environ.get("SSL_CERT_FILE") or None
     try:
         return ssl.create_default_context(cafile=cafile)
