@@ -12,6 +12,7 @@ import difflib
 import enum
 import inspect
 import json
+import re
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -24,6 +25,9 @@ from runtime.errors import UsageError
 MISSING: Any = inspect.Parameter.empty
 MASK = "***"
 RESERVED_FLAGS = ("params", "manifest")
+# Batch leaves `Ref::name` as it is when a job gives no value and the definition no default:
+# such a flag was not given (an array child's manifest item may still supply it).
+_UNRESOLVED = re.compile(r"^Ref::[A-Za-z0-9_]+$")
 _TRUE = {"true", "1", "yes", "y", "on"}
 _FALSE = {"false", "0", "no", "n", "off"}
 
@@ -159,7 +163,7 @@ def parse(
                 value, i = nxt, i + 1
         if key in RESERVED_FLAGS:
             specials[key] = value
-        else:
+        elif not _UNRESOLVED.match(value):
             flags.setdefault(key, []).append(value)
 
     load = read_text or _read_uri

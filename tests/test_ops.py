@@ -128,11 +128,23 @@ def test_submit_with_a_manifest_validates_every_item(
     request = json.loads(run.stdout)
     assert request["arrayProperties"] == {"size": 3}
     assert request["containerOverrides"]["command"][-2:] == ["--manifest", f"s3://{bucket}/m.json"]
+    no_flag = run_cli(
+        ["submit", str(path), "--queue", QUEUE, "--dry-run", "--manifest", f"s3://{bucket}/m.json"],
+        batch_env,
+    )
+    assert no_flag.returncode == 0, "each item supplies the name that no -p gives"
+    assert "parameters" not in json.loads(no_flag.stdout)
     s3.put_object(Bucket=bucket, Key="bad.json", Body=b'[{"name": "a"}, {"count": "x"}]')
     bad = run_cli([*args, "--manifest", f"s3://{bucket}/bad.json"], batch_env)
     assert bad.returncode == 64
     assert "manifest item 1" in bad.stderr
     assert "--count: expected an integer" in bad.stderr
+    s3.put_object(Bucket=bucket, Key="partial.json", Body=b'[{"name": "a"}, {"count": "2"}]')
+    partial = [*args[:4], "--dry-run", "--manifest", f"s3://{bucket}/partial.json"]
+    missing = run_cli(partial, batch_env)
+    assert missing.returncode == 64
+    assert "manifest item 1" in missing.stderr
+    assert "--name is required" in missing.stderr
 
 
 def test_schedule_round_trip(tmp_path: Path, batch_env: dict[str, str]) -> None:

@@ -134,6 +134,18 @@ def test_manifest_item_is_merged_over_the_other_parameters(tmp_path: Path) -> No
     assert (got["name"], got["count"]) == ("one", 11)
 
 
+def test_an_unresolved_batch_placeholder_counts_as_not_given(tmp_path: Path) -> None:
+    """Batch passes `Ref::name` literally when a job gives no value and there is no default."""
+    manifest = tmp_path / "m.json"
+    manifest.write_text(json.dumps([{"name": "from-item"}]))
+    got = result(
+        ["--name", "Ref::name", "--limit", "Ref::limit", "--manifest", str(manifest)],
+        AWS_BATCH_JOB_ARRAY_INDEX="0",
+    )
+    assert (got["name"], got["limit"]) == ("from-item", None)
+    assert "--name is required (str)" in usage_error(["--name", "Ref::name"])
+
+
 def test_manifest_as_json_lines(tmp_path: Path) -> None:
     manifest = tmp_path / "m.jsonl"
     manifest.write_text('{"name": "a"}\n{"name": "b"}\n\n{"name": "c"}\n')

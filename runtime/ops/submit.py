@@ -76,8 +76,16 @@ def build_request(
     depends_on: list[str] | None = None,
     job_name: str | None = None,
 ) -> dict[str, Any]:
-    """Validate everything a container would, then return the SubmitJob request."""
-    task, argv = task_of(job.definition.command_for(given))
+    """Validate everything a container would, then return the SubmitJob request.
+
+    With a manifest, a placeholder without a value stays `Ref::name`, as Batch passes it, and
+    each manifest item must supply that parameter instead.
+    """
+    values = dict(given)
+    if manifest is not None:
+        unresolved = set(job.definition.placeholders) - set(job.definition.defaults)
+        values = {**{name: f"Ref::{name}" for name in unresolved}, **given}
+    task, argv = task_of(job.definition.command_for(values))
     size = array_size
     if manifest is not None:
         size = _check_manifest(task, argv, manifest)
