@@ -26,7 +26,8 @@ LEVELS = {
     "warning": logging.WARNING,
     "error": logging.ERROR,
 }
-_FIRST_KEYS = ("timestamp", "level", "event", "logger", "task", "job_id", "attempt")
+# The keys SPEC puts first on every event, in this order.
+SPEC_KEYS = ("timestamp", "level", "event", "logger", "task", "job_id", "attempt")
 _MIN_SECRET = 4
 _STD_LOGGER_LEVEL = logging.WARNING
 _REPORT_MARGIN = 0.2
@@ -124,7 +125,7 @@ class _Render:
         self.console = structlog.dev.ConsoleRenderer(colors=False) if console else None
 
     def __call__(self, logger: Any, method: str, event: Event) -> tuple[tuple[str, ...], Event]:
-        ordered: Event = {k: event.pop(k) for k in _FIRST_KEYS[:4] if k in event}
+        ordered: Event = {k: event.pop(k) for k in SPEC_KEYS[:4] if k in event}
         ordered.setdefault("logger", "runtime")
         for key, value in self.job_keys.items():
             ordered[key] = event.pop(key, value)

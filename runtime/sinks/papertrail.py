@@ -113,17 +113,17 @@ def _token(value: str, longest: int) -> str:
     return _NOT_PRINTABLE.sub("_", value)[:longest] or "-"
 
 
-class StreamTransport:
-    """TCP or TLS, one connection reused; a failure closes it and the retry reconnects."""
+class _Transport:
+    """What TCP, TLS and UDP share: syslog framing, the queue's batch limits, one socket that
+    a failure closes (the queue's retry opens a new one)."""
 
     interval = SEND_INTERVAL
     max_count = 5_000
     max_bytes = 1_048_576
 
-    def __init__(self, endpoint: Endpoint, syslog: Syslog, context: ssl.SSLContext | None) -> None:
+    def __init__(self, endpoint: Endpoint, syslog: Syslog) -> None:
         self._endpoint = endpoint
         self._syslog = syslog
-        self._context = context
         self._sock: socket.socket | None = None
 
     def prepare(self, line: str) -> tuple[bytes, int]:
@@ -132,7 +132,7 @@ class StreamTransport:
 
     def send(self, batch: list[bytes]) -> int:
         try:
-            self._connected().sendall(b"".join(batch))
+            self._write(batch)
         except OSError as exc:
             self.close()
             raise Retry(str(exc) or type(exc).__name__) from exc
@@ -142,6 +142,20 @@ class StreamTransport:
         if self._sock is not None:
             self._sock.close()
             self._sock = None
+
+    def _write(self, batch: list[bytes]) -> None:
+        raise NotImplementedError
+
+
+class StreamTransport(_Transport):
+    """TCP or TLS, one connection reused."""
+
+    def __init__(self, endpoint: Endpoint, syslog: Syslog, context: ssl.SSLContext | None) -> None:
+        super().__init__(endpoint, syslog)
+        self._context = context
+
+    def _write(self, batch: list[bytes]) -> None:
+        self._connected().sendall(b"".join(batch))
 
     def _connected(self) -> socket.socket:
         if self._sock is not None and _closed_by_peer(self._sock):
@@ -179,39 +193,19 @@ def _closed_by_peer(sock: socket.socket) -> bool:
         sock.settimeout(SEND_TIMEOUT)
 
 
-class DatagramTransport:
+class DatagramTransport(_Transport):
     """UDP: one packet per event, sent unconnected, so nothing learns if nobody listens."""
 
-    interval = SEND_INTERVAL
-    max_count = 5_000
-    max_bytes = 1_048_576
-
     def __init__(self, endpoint: Endpoint, syslog: Syslog) -> None:
-        self._endpoint = endpoint
-        self._syslog = syslog
-        self._sock: socket.socket | None = None
+        super().__init__(endpoint, syslog)
         self._address: Any = None
 
-    def prepare(self, line: str) -> tuple[bytes, int]:
-        data = self._syslog.line(line)
-        return data, len(data)
-
-    def send(self, batch: list[bytes]) -> int:
-        try:
-            if self._sock is None:
-                family, kind, proto, _, address = socket.getaddrinfo(
-                    self._endpoint.host, self._endpoint.port, type=socket.SOCK_DGRAM
-                )[0]
-                self._sock = socket.socket(family, kind, proto)
-                self._address = address
-            for packet in batch:
-                self._sock.sendto(packet, self._address)
-        except OSError as exc:
-            self.close()
-            raise Retry(str(exc) or type(exc).__name__) from exc
-        return 0
-
-    def close(self) -> None:
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
+    def _write(self, batch: list[bytes]) -> None:
+        if self._sock is None:
+            family, kind, proto, _, address = socket.getaddrinfo(
+                self._endpoint.host, self._endpoint.port, type=socket.SOCK_DGRAM
+            )[0]
+            self._sock = socket.socket(family, kind, proto)
+            self._address = address
+        for packet in batch:
+            self._sock.sendto(packet, self._address)

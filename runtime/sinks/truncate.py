@@ -12,17 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-KEPT_KEYS = (
-    "timestamp",
-    "level",
-    "event",
-    "logger",
-    "task",
-    "job_id",
-    "attempt",
-    "array_index",
-    "error_type",
-)
+from runtime.logs import SPEC_KEYS
+
+KEPT_KEYS = (*SPEC_KEYS, "array_index", "error_type")
 _LONGEST_KEPT_VALUE = 100
 _PLAIN_MARKER = "...[truncated]"
 _MAX_BYTES_PER_CHAR = 4
