@@ -27,7 +27,7 @@ from tasks.resources import detect
 
 ROOT = Path(__file__).resolve().parent.parent
 
-REAL = ROOT.parent / "shared" / "data" / "rasters" / "RGB.byte.tif"
+REAL = ROOT / "tests" / "data" / "RGB.byte.tif"
 PYTHON = sys.executable
 STRIP = 512
 MEASURE = """

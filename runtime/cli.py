@@ -30,6 +30,8 @@ usage: batch-task TASK [--name value]...        run a task (same as `run TASK`)
        batch-task schedule list | schedule delete NAME   EventBridge Scheduler
        batch-task status JOB_ID [--json]         Batch status with the latest progress
        batch-task logs JOB_ID [--follow]         the job's log events from CloudWatch
+       batch-task workflow validate|local|submit|status|resume ...   a graph of jobs
+       batch-task board [--port N] [--queue Q]... [--local] [--state URI]   the job board
        batch-task --version | --help
 
 Parameters: --name value or --name=value (--dst-crs and --dst_crs are the same);
@@ -154,9 +156,11 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "list": _list,
     "describe": _describe,
     "doctor": _lazy("runtime.doctor"),
-    "local": _lazy("runtime.local"),
+    "local": _lazy("runtime.simulator.local"),
     "submit": _lazy("runtime.ops.submit"),
     "schedule": _lazy("runtime.ops.schedule"),
     "status": _lazy("runtime.ops.status"),
     "logs": _lazy("runtime.ops.joblogs"),
+    "workflow": _lazy("runtime.workflow.cli"),
+    "board": _lazy("runtime.board.cli"),
 }

@@ -1,4 +1,4 @@
-"""Where tasks come from: the `@task` decorator, built-ins, `TASK_MODULES` and entry points.
+"""Where tasks come from: the `@task` decorator, `TASK_MODULES` and entry points.
 
 Registering a task only records the function; its parameters are read from the signature on
 first use, so `batch-task list` stays as cheap as importing the task modules.
@@ -19,7 +19,20 @@ from runtime.errors import UsageError
 from runtime.params import Param, context_param, params_of
 
 RESERVED = frozenset(
-    {"list", "describe", "run", "doctor", "local", "submit", "schedule", "status", "logs", "help"}
+    {
+        "list",
+        "describe",
+        "run",
+        "doctor",
+        "local",
+        "submit",
+        "schedule",
+        "status",
+        "logs",
+        "workflow",
+        "board",
+        "help",
+    }
 )
 ENTRY_POINT_GROUP = "batch_task.tasks"
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -84,8 +97,7 @@ def task(func: Callable[..., Any] | None = None, /, *, name: str | None = None) 
 
 
 def load(environ: Mapping[str, str]) -> dict[str, Task]:
-    """Import the built-in tasks, `TASK_MODULES` and the `batch_task.tasks` entry points."""
-    importlib.import_module("tasks")
+    """Import `TASK_MODULES` and the `batch_task.tasks` entry points (the built-ins among them)."""
     for module in filter(None, (m.strip() for m in environ.get("TASK_MODULES", "").split(","))):
         _import(functools.partial(importlib.import_module, module), f"TASK_MODULES' {module!r}")
     from importlib.metadata import entry_points

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-RASTERS = ROOT.parent / "shared" / "data" / "rasters"
+RASTERS = ROOT / "tests" / "data"
 FIXTURE_TASKS = "tests.fixture_tasks"
 pytest_plugins = sorted(
     f"tests.fixtures.{p.stem}" for p in (ROOT / "tests" / "fixtures").glob("[!_]*.py")

@@ -17,8 +17,9 @@ import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 
-from runtime import jobdef, params, registry
+from runtime import params, registry
 from runtime.errors import UsageError
+from runtime.ops import jobdef
 from tests.conftest import ROOT
 
 DEFINITIONS = sorted((ROOT / "docker" / "job-definitions").glob("*.json"))

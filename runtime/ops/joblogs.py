@@ -12,10 +12,10 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from runtime.arguments import Parser
 from runtime.errors import InputNotFound
 from runtime.job import Job
 from runtime.ops import aws
+from runtime.ops.arguments import Parser
 from runtime.ops.jobs import BatchJob
 
 BATCH_GROUP = "/aws/batch/job"

@@ -11,9 +11,9 @@ import re
 import sys
 from typing import Any
 
-from runtime.arguments import Parser
 from runtime.errors import UsageError
 from runtime.ops import aws
+from runtime.ops.arguments import Parser
 from runtime.ops.submit import add_job_arguments, request_from
 
 TARGET_ARN = "arn:aws:scheduler:::aws-sdk:batch:submitJob"

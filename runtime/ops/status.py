@@ -11,8 +11,8 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
-from runtime.arguments import Parser
 from runtime.ops import aws
+from runtime.ops.arguments import Parser
 from runtime.ops.jobs import BatchJob
 
 

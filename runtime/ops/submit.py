@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from runtime import jobdef, params, registry, uris
-from runtime.arguments import Parser, pairs
+from runtime import params, registry, uris
 from runtime.errors import UsageError
-from runtime.ops import aws
+from runtime.ops import aws, jobdef
+from runtime.ops.arguments import Parser, pairs
 
 _JOB_NAME = re.compile(r"[^A-Za-z0-9_-]")
 

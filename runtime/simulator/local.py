@@ -23,9 +23,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from runtime import cgroups, jobdef, launch
-from runtime.arguments import Parser, pairs
+from runtime import cgroups
 from runtime.errors import ExitCode, UsageError
+from runtime.ops import jobdef
+from runtime.ops.arguments import Parser, pairs
+from runtime.simulator import launch
 
 QUEUE = "local"
 COMPUTE_ENVIRONMENT = "local"
