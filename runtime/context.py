@@ -6,22 +6,27 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from runtime.errors import Cancelled
 from runtime.job import Job
 
 if TYPE_CHECKING:
-    from runtime.progress import Reporter
+    from runtime.wire import Writer
+
+
+class _Progress(Protocol):
+    def update(self, fraction: float, stage: str | None, message: str | None) -> None: ...
 
 
 class TaskContext:
     """Handed to the task function through the parameter annotated `TaskContext`.
 
-    The task runs in a worker thread while the main thread watches for SIGTERM, SIGINT and the
-    deadline. Cancellation is cooperative first (`cancelled`, `check_cancelled()`, `wait()`),
-    and `on_cancel` callbacks run even when the task is stuck in a call that never returns,
-    which is how a half-done S3 multipart upload still gets aborted.
+    The task runs in a worker thread of its own process while the main thread waits for
+    SIGTERM, SIGINT or the deadline, which its supervisor forwards. Cancellation is cooperative
+    first (`cancelled`, `check_cancelled()`, `wait()`); `on_cancel` callbacks run when the task
+    is stuck in a call that never returns; and a multipart upload the task declared with
+    `track_upload` is aborted by the supervisor even if the process is killed.
     """
 
     def __init__(
@@ -30,9 +35,10 @@ class TaskContext:
         job: Job,
         log: Any,
         scratch: Path,
-        reporter: Reporter,
+        reporter: _Progress,
         cancel_event: threading.Event,
         deadline: float | None,
+        uploads: Writer,
     ) -> None:
         self.job = job
         self.log = log
@@ -40,6 +46,7 @@ class TaskContext:
         self._reporter = reporter
         self._cancel = cancel_event
         self._deadline = deadline
+        self._uploads = uploads
         self._on_cancel: list[Callable[[], None]] = []
         self._lock = threading.Lock()
 
@@ -78,6 +85,13 @@ class TaskContext:
                     self._on_cancel.remove(callback)
 
         return remove
+
+    def track_upload(self, bucket: str, key: str, upload_id: str) -> Callable[[], None]:
+        """Declare an S3 multipart upload the task just created; call the returned function
+        once it is completed or aborted. Until then, the supervisor aborts it if the task's
+        process dies, so no incomplete upload outlives a killed job."""
+        self._uploads.upload_started(bucket, key, upload_id)
+        return lambda: self._uploads.upload_done(upload_id)
 
     def _run_cancel_callbacks(self) -> None:
         with self._lock:

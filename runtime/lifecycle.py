@@ -1,253 +1,168 @@
-"""One run of one task, start to exit code.
+"""One run of one task, start to exit code, in two processes.
 
-    parse parameters -> task.started -> task in a worker thread -> outcome -> task.succeeded
-    or task.failed -> final progress event -> flush every sink (5 s in all) -> exit code
+    parse parameters --(a problem)--> task.failed 64 -> final progress event -> exit
+          |
+        fork --------------------------------------------> the task's process (runtime/child.py)
+          |                                                 waits for "go", runs the task,
+    sinks, progress, task.started, "go"                     sends logs, progress, uploads and
+          |                                                 its outcome through the wire
+    supervise (runtime/supervisor.py): forward lines          |
+    to stdout and the sinks; SIGTERM, SIGINT, deadline  <-----+  dies of a signal, or exits
+    -> forward, grace, SIGKILL
+          |
+    outcome -> abort open uploads -> task.succeeded or task.failed -> final progress event
+    -> flush every sink (5 s in all) -> exit code
 
-The task runs in a worker thread so that the main thread stays free: a GDAL call holds the
-thread that made it until it returns, and Python only runs signal handlers on the main thread.
-The main thread watches for SIGTERM, SIGINT and `TASK_TIMEOUT`; on any of them it cancels the
-task, gives it `GRACE_SECONDS` to stop by itself, runs its `on_cancel` callbacks if it did not,
-and exits with the code that names the reason, even if the worker never returns.
+The process that runs the task's code is not the one that owns the sinks, the progress
+reporter and the exit code: when the kernel's out-of-memory killer or a crash inside GDAL ends
+the task's process, no code of that process runs, so only one that outlives it can still
+write the job's last word. The fork comes after the parameters parse and before any thread
+starts, so the task's process begins with the parsed parameters and no lock held.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from runtime import logs, params, progress, sinks
-from runtime.context import TaskContext
-from runtime.errors import ExitCode, OutputError, TaskError, UsageError, classify
+from runtime import child, logs, params, progress, sinks, uploads
+from runtime.errors import OutputError, TaskError, UsageError
 from runtime.job import Job
+from runtime.outcome import Outcome
 from runtime.registry import Task
+from runtime.supervisor import Stops, Supervisor
 
 GRACE_SECONDS = 3.0
 EXIT_BUDGET_SECONDS = 5.0
-POLL_SECONDS = 0.1
 SECRET_ENV = ("PROGRESS_TOKEN", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 
-@dataclass
-class Outcome:
-    exit_code: int
-    result: Any = None
-    error_type: str | None = None
-    error: str | None = None
-    retryable: bool = False
-    exc: BaseException | None = None
+class _Reporting:
+    """The supervisor's side of a run: its log pipeline, sinks and progress reporter."""
 
-    @classmethod
-    def of_exception(cls, exc: BaseException) -> Outcome:
-        kind = classify(exc)
-        if kind is None:
-            return cls(
-                ExitCode.SOFTWARE,
-                error_type=type(exc).__name__,
-                error=f"unexpected {type(exc).__name__}: {exc}",
-                exc=exc,
-            )
-        return cls(
-            kind.exit_code,
-            error_type=kind.__name__,
-            error=str(exc),
-            retryable=kind.retryable,
-            exc=None if isinstance(exc, TaskError) else exc,
+    def __init__(self, task: Task, job: Job, environ: Mapping[str, str], redactor: logs.Redactor):
+        self.error: TaskError | None = None
+        try:
+            log_sinks = sinks.from_env(environ, task=task.name, job=job)
+            progress_sink = progress.sink_from_env(environ, job)
+        except TaskError as exc:
+            log_sinks, progress_sink, self.error = [], None, exc
+        console = logs.is_console(environ, sys.stdout)
+        self.output = logs.Output(sys.stdout, log_sinks, console=console)
+        self.pipeline = logs.LogPipeline(
+            task=task.name,
+            job_keys=job.log_keys(),
+            end=self.output,
+            level=_log_level(environ),
+            console=console,
+            redactor=redactor,
         )
+        self.log = self.pipeline.get_logger("runtime")
+        self.reporter = progress.reporter(
+            task=task.name,
+            job=job,
+            log=self.log,
+            sink=progress_sink,
+            redact=redactor,
+            record=environ.get("BATCH_TASK_PROGRESS_LOG") or None,
+        )
+        if self.reporter.bar is not None:
+            self.output.around = self.reporter.bar.writing
 
-
-_SIGNALS = {
-    signal.SIGTERM: (ExitCode.SIGTERM, "Interrupted", "received SIGTERM", True),
-    signal.SIGINT: (ExitCode.SIGINT, "Interrupted", "received SIGINT", False),
-}
-
-
-class _Cancellation:
-    """Records SIGTERM and SIGINT; the main thread polls it between short waits."""
-
-    def __init__(self) -> None:
-        self.signum: int | None = None
-        self.count = 0
-        for signum in _SIGNALS:
-            signal.signal(signum, self._handle)
-
-    def _handle(self, signum: int, _frame: Any) -> None:
-        self.signum = self.signum or signum
-        self.count += 1
-
-    def outcome(self) -> Outcome | None:
-        if self.signum is None:
-            return None
-        code, kind, message, retryable = _SIGNALS[signal.Signals(self.signum)]
-        return Outcome(code, error_type=kind, error=message, retryable=retryable)
+    def finish(self, outcome: Outcome, started: float) -> int:
+        duration = round(time.monotonic() - started, 3)
+        if outcome.succeeded:
+            self.log.info("task.succeeded", result=outcome.result, duration_seconds=duration)
+            self.reporter.succeeded(outcome.result)
+        else:
+            extra = {"signal": outcome.signal, "exception": outcome.exception}
+            self.log.error(
+                "task.failed",
+                error_type=outcome.error_type,
+                error=outcome.error,
+                exit_code=int(outcome.exit_code),
+                retryable=outcome.retryable,
+                duration_seconds=duration,
+                **{k: v for k, v in extra.items() if v is not None},
+            )
+            self.reporter.failed(
+                outcome.error_type or "",
+                outcome.error or "",
+                int(outcome.exit_code),
+                outcome.retryable,
+            )
+        _close_within(EXIT_BUDGET_SECONDS, self.reporter.close, self.pipeline.close)
+        return int(outcome.exit_code)
 
 
 def run(task: Task, argv: Sequence[str], environ: Mapping[str, str]) -> int:
-    cancellation = _Cancellation()
+    stops = Stops()
     job = Job.from_env(environ)
-    config_error: TaskError | None = None
-    try:
-        log_sinks = sinks.from_env(environ, task=task.name, job=job)
-        progress_sink = progress.sink_from_env(environ, job)
-    except TaskError as exc:
-        log_sinks, progress_sink, config_error = [], None, exc
-    pipeline = logs.LogPipeline(
-        task=task.name,
-        job_keys=job.log_keys(),
-        sinks=log_sinks,
-        level=_log_level(environ),
-        console=logs.is_console(environ, sys.stdout),
-    )
+    redactor = logs.Redactor()
     for name in SECRET_ENV:
-        pipeline.redactor.add(environ.get(name, ""))
-    log = pipeline.get_logger("runtime")
-    reporter = progress.reporter(
-        task=task.name, job=job, log=log, sink=progress_sink, redact=pipeline.redactor
-    )
+        redactor.add(environ.get(name, ""))
     started = time.monotonic()
-    worker: threading.Thread | None = None
     try:
-        if config_error is not None:
-            raise config_error
         timeout = _timeout(environ)
         kwargs = params.parse(task.params, argv, array_index=job.array_index)
-    except TaskError as exc:
-        outcome = Outcome.of_exception(exc)
-    else:
-        for p in task.params:
-            if p.secret and kwargs.get(p.name):
-                pipeline.redactor.add(str(kwargs[p.name]))
-        log.info("task.started", params=params.masked(task.params, kwargs))
-        reporter.starting()
-        outcome, worker = _supervise(
-            task, kwargs, job, pipeline, reporter, cancellation, timeout, environ
-        )
-
-    duration = round(time.monotonic() - started, 3)
-    if outcome.error_type is None:
-        log.info("task.succeeded", result=outcome.result, duration_seconds=duration)
-        reporter.succeeded(outcome.result)
-    else:
-        log.error(
-            "task.failed",
-            error_type=outcome.error_type,
-            error=outcome.error,
-            exit_code=int(outcome.exit_code),
-            retryable=outcome.retryable,
-            duration_seconds=duration,
-            exc_info=outcome.exc,
-        )
-        reporter.failed(
-            outcome.error_type, outcome.error or "", int(outcome.exit_code), outcome.retryable
-        )
-    _close_within(EXIT_BUDGET_SECONDS, reporter.close, pipeline.close)
-    if worker is not None and worker.is_alive():
-        sys.stdout.flush()
-        os._exit(int(outcome.exit_code))
-    return int(outcome.exit_code)
-
-
-def _supervise(
-    task: Task,
-    kwargs: dict[str, Any],
-    job: Job,
-    pipeline: logs.LogPipeline,
-    reporter: progress.Reporter,
-    cancellation: _Cancellation,
-    timeout: float | None,
-    environ: Mapping[str, str],
-) -> tuple[Outcome, threading.Thread | None]:
-    try:
         scratch = _scratch_dir(environ, task.name)
-    except OSError as exc:
-        return Outcome.of_exception(
-            OutputError(f"SCRATCH_DIR {environ.get('SCRATCH_DIR')!r} can't be used: {exc}")
-        ), None
-    deadline = None if timeout is None else time.monotonic() + timeout
-    cancel_event = threading.Event()
-    ctx = TaskContext(
-        job=job,
-        log=pipeline.get_logger(task.func.__module__),
-        scratch=scratch,
-        reporter=reporter,
-        cancel_event=cancel_event,
-        deadline=deadline,
-    )
-    if task.context_arg:
-        kwargs = {**kwargs, task.context_arg: ctx}
-    box: dict[str, Any] = {}
+    except TaskError as exc:
+        reporting = _Reporting(task, job, environ, redactor)
+        return reporting.finish(Outcome.of_exception(reporting.error or exc), started)
+    for p in task.params:
+        if p.secret and kwargs.get(p.name):
+            redactor.add(str(kwargs[p.name]))
 
-    def work() -> None:
-        try:
-            box["result"] = task.func(**kwargs)
-        except BaseException as exc:
-            box["exc"] = exc
-
-    worker = threading.Thread(target=work, name=f"task:{task.name}", daemon=True)
-    worker.start()
-    try:
-        stop = _wait(worker, cancellation, deadline, timeout)
-        if stop is not None:
-            cancel_event.set()
-            pipeline.get_logger().warning(
-                "task.cancelling", reason=stop.error, grace_seconds=GRACE_SECONDS
-            )
-            grace_end = time.monotonic() + GRACE_SECONDS
-            while worker.is_alive() and time.monotonic() < grace_end and cancellation.count < 2:
-                worker.join(POLL_SECONDS)
-            if worker.is_alive():
-                ctx._run_cancel_callbacks()
-                return stop, worker
-            if "exc" in box or "result" not in box:
-                return stop, worker
-        if "exc" in box:
-            return Outcome.of_exception(box["exc"]), worker
-        return _checked_result(box.get("result")), worker
-    finally:
-        if not worker.is_alive():
-            shutil.rmtree(scratch, ignore_errors=True)
-
-
-def _wait(
-    worker: threading.Thread,
-    cancellation: _Cancellation,
-    deadline: float | None,
-    timeout: float | None,
-) -> Outcome | None:
-    """Wait for the worker; return the reason to cancel it, or None once it has finished."""
-    while worker.is_alive():
-        signalled = cancellation.outcome()
-        if signalled is not None:
-            return signalled
-        if deadline is not None and time.monotonic() >= deadline:
-            return Outcome(
-                ExitCode.TIMEOUT,
-                error_type="Timeout",
-                error=f"TASK_TIMEOUT of {timeout:g} s reached",
-            )
-        worker.join(POLL_SECONDS)
-    return None
-
-
-def _checked_result(result: Any) -> Outcome:
-    try:
-        json.dumps(result)
-    except (TypeError, ValueError) as exc:
-        return Outcome(
-            ExitCode.SOFTWARE,
-            error_type="ResultNotSerializable",
-            error=f"the task returned a value that is not JSON-serialisable: {exc}",
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pipes = child.Pipes()
+    pid = os.fork()
+    if pid == 0:
+        child.run(
+            task,
+            kwargs,
+            job=job,
+            pipes=pipes,
+            scratch=scratch,
+            environ=environ,
+            redactor=redactor,
+            level=_log_level(environ),
+            deadline=None if timeout is None else time.monotonic() + timeout,
+            grace=GRACE_SECONDS,
         )
-    return Outcome(ExitCode.OK, result=result)
+    pipes.parent_side()
+    try:
+        reporting = _Reporting(task, job, environ, redactor)
+        if reporting.error is not None:
+            os.close(pipes.go[1])
+            os.waitpid(pid, 0)
+            return reporting.finish(Outcome.of_exception(reporting.error), started)
+        reporting.log.info("task.started", params=params.masked(task.params, kwargs))
+        reporting.reporter.starting()
+        os.write(pipes.go[1], b"1")
+        os.close(pipes.go[1])
+        supervisor = Supervisor(
+            pid,
+            (pipes.wire[0], pipes.stdout[0], pipes.stderr[0]),
+            pipeline=reporting.pipeline,
+            output=reporting.output,
+            reporter=reporting.reporter,
+            stops=stops,
+            timeout=timeout,
+            grace=GRACE_SECONDS,
+        )
+        outcome = supervisor.run()
+        if not outcome.succeeded:
+            uploads.abort_open(supervisor.uploads, reporting.log)
+        return reporting.finish(outcome, started)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _close_within(budget: float, *closers: Callable[[float], None]) -> None:
@@ -262,9 +177,12 @@ def _close_within(budget: float, *closers: Callable[[float], None]) -> None:
 
 def _scratch_dir(environ: Mapping[str, str], name: str) -> Path:
     base = environ.get("SCRATCH_DIR") or None
-    if base:
-        Path(base).mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f"batch-task-{name}-", dir=base))
+    try:
+        if base:
+            Path(base).mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f"batch-task-{name}-", dir=base))
+    except OSError as exc:
+        raise OutputError(f"SCRATCH_DIR {base!r} can't be used: {exc}") from exc
 
 
 def _timeout(environ: Mapping[str, str]) -> float | None:

@@ -7,18 +7,22 @@ writes stdout and offers the line to each sink without waiting for it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterable, Mapping
-from typing import Any, TextIO
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
+from typing import Any, Protocol, TextIO
 
 import structlog
 
+from runtime import wire
 from runtime.sinks import Sink
+from runtime.sinks.record import Record
 
 LEVELS = {
     "debug": logging.DEBUG,
@@ -62,26 +66,59 @@ class Redactor:
 
 
 class Output:
-    """The end of the chain: stdout first (it always has every event), then each sink.
+    """The supervisor's end of the chain: stdout first (it always has every event), then sinks.
 
-    Sinks are offered the line under the same lock as stdout, so that every sink gets the
-    events in stdout's order even when several threads log at once; `emit` never blocks.
+    Lines come from the supervisor's own logger (`msg`) and from the task's process
+    (`forward`, already rendered and redacted there). Both pass under one lock, so every sink
+    gets the events in stdout's order; `emit` never blocks. `around` is where a progress bar
+    steps aside while a line is written, so that log lines never run through it.
     """
 
-    def __init__(self, stream: TextIO, sinks: Iterable[Sink]) -> None:
+    def __init__(self, stream: TextIO, sinks: Iterable[Sink], console: bool = False) -> None:
         self.stream = stream
         self.sinks = list(sinks)
+        self.console = structlog.dev.ConsoleRenderer(colors=False) if console else None
+        self.around: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext
         self._lock = threading.Lock()
 
-    def msg(self, line: str, pretty: str | None = None) -> None:
+    def msg(self, line: str, timestamp: float, level: str, pretty: str | None = None) -> None:
         with self._lock:
-            try:
-                self.stream.write((pretty or line) + "\n")
-                self.stream.flush()
-            except (BrokenPipeError, ValueError):
-                pass
+            self._write(pretty or line)
+            record = Record(line, timestamp, level)
             for sink in self.sinks:
-                sink.emit(line)
+                sink.emit(record)
+
+    debug = info = warning = warn = error = critical = exception = fatal = log = msg
+
+    def forward(self, line: str, timestamp: float, level: str) -> None:
+        self.msg(line, timestamp, level, self._pretty(line) if self.console else None)
+
+    def _write(self, text: str) -> None:
+        try:
+            with self.around():
+                self.stream.write(text + "\n")
+                self.stream.flush()
+        except (BrokenPipeError, ValueError):
+            pass
+
+    def _pretty(self, line: str) -> str:
+        assert self.console is not None
+        try:
+            event = json.loads(line)
+        except ValueError:
+            return line
+        shown = {k: v for k, v in event.items() if k not in ("task", "attempt", "logger")}
+        return self.console(None, event.get("level", "info"), shown)
+
+
+class WireOutput:
+    """The task process's end of the chain: each event goes to the supervisor as rendered."""
+
+    def __init__(self, writer: wire.Writer) -> None:
+        self.writer = writer
+
+    def msg(self, line: str, timestamp: float, level: str, pretty: str | None = None) -> None:
+        self.writer.log(line, timestamp, level)
 
     debug = info = warning = warn = error = critical = exception = fatal = log = msg
 
@@ -94,7 +131,7 @@ class _Timestamp:
         self._second: tuple[int, str] = (-1, "")
 
     def __call__(self, _: Any, __: str, event: Event) -> Event:
-        now = time.time()
+        now = event["_epoch"] = time.time()
         second, prefix = self._second
         if int(now) != second:
             second = int(now)
@@ -124,39 +161,48 @@ class _Render:
         self.redact = redact
         self.console = structlog.dev.ConsoleRenderer(colors=False) if console else None
 
-    def __call__(self, logger: Any, method: str, event: Event) -> tuple[tuple[str, ...], Event]:
+    def __call__(self, logger: Any, method: str, event: Event) -> tuple[tuple[Any, ...], Event]:
+        epoch = event.pop("_epoch")
         ordered: Event = {k: event.pop(k) for k in SPEC_KEYS[:4] if k in event}
         ordered.setdefault("logger", "runtime")
         for key, value in self.job_keys.items():
             ordered[key] = event.pop(key, value)
         ordered.update(event)
         line = self.redact(_encode(ordered))
+        parts = (line, epoch, ordered.get("level", "info"))
         if self.console is None:
-            return (line,), {}
+            return parts, {}
         shown = {k: v for k, v in ordered.items() if k not in ("task", "attempt", "logger")}
-        return (line,), {"pretty": self.redact(self.console(logger, method, shown))}
+        return parts, {"pretty": self.redact(self.console(logger, method, shown))}
+
+
+class _End(Protocol):
+    def msg(self, line: str, timestamp: float, level: str, pretty: str | None = None) -> None: ...
 
 
 class LogPipeline:
-    """The logging of one run: stdout plus sinks, the job's keys, redaction, and the flush."""
+    """The logging of one process of a run: the job's keys, redaction, level, and its end.
+
+    The supervisor's end is an `Output` (stdout and sinks), the task process's a `WireOutput`.
+    """
 
     def __init__(
         self,
         *,
         task: str,
         job_keys: Mapping[str, Any],
-        sinks: Iterable[Sink] = (),
+        end: _End,
         level: str = "info",
         console: bool = False,
-        stream: TextIO | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
-        self.redactor = Redactor()
-        self.output = Output(stream or sys.stdout, sinks)
+        self.redactor = redactor or Redactor()
+        self.end = end
         render = _Render({"task": task, **job_keys}, self.redactor, console)
         structlog.configure(
             processors=[structlog.processors.add_log_level, _Timestamp(), _add_exception, render],
             wrapper_class=structlog.make_filtering_bound_logger(LEVELS[level]),
-            logger_factory=lambda *_: self.output,
+            logger_factory=lambda *_: end,
             cache_logger_on_first_use=True,
         )
         self._bridge_stdlib_logging()
@@ -170,8 +216,10 @@ class LogPipeline:
         The sinks flush side by side, so one that is down doesn't spend the others' time, and
         stop `_REPORT_MARGIN` early, so the report is written before the budget ends.
         """
+        if not isinstance(self.end, Output):
+            return
         deadline = time.monotonic() + timeout
-        sinks, self.output.sinks = self.output.sinks, []
+        sinks, self.end.sinks = self.end.sinks, []
         lost: dict[str, int] = {}
 
         def close(sink: Sink) -> None:

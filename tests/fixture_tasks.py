@@ -124,3 +124,29 @@ def flaky(ctx: TaskContext) -> int:
     if ctx.job.attempt == 1:
         raise TransientError("the first attempt always fails, temporarily")
     return ctx.job.attempt
+
+
+@task
+def segfault(ctx: TaskContext, lines: int = 10) -> None:
+    """Log, print, then crash in native code, as a GDAL bug would."""
+    import ctypes
+
+    for i in range(lines):
+        ctx.log.info("segfault.line", n=i)
+    print("printed before the crash", flush=True)
+    ctx.progress(0.3, stage="crashing")
+    ctypes.string_at(0)
+
+
+@task
+def hog(ctx: TaskContext, megabytes: int = 200, lines: int = 10, marker: str = "") -> None:
+    """Log, hold memory, then wait: the test kills it as the out-of-memory killer would."""
+    held = bytearray(megabytes * 1024 * 1024)
+    for i in range(0, len(held), 4096):
+        held[i] = 1
+    for i in range(lines):
+        ctx.log.info("hog.line", n=i)
+    ctx.progress(0.5, stage="holding")
+    if marker:
+        Path(marker).write_text(str(os.getpid()))
+    ctx.wait(600)

@@ -27,10 +27,15 @@ def reporter(
     log: Any,
     sink: Sink | None,
     redact: Callable[[str], str] = str,
+    record: str | None = None,
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
 ) -> Reporter:
-    """The run's reporter; with a progress bar on stderr when stdout is a terminal."""
+    """The run's reporter; with a progress bar on stderr when stdout is a terminal.
+
+    `record` names a file that gets every event as a JSON line, as `PROGRESS_URL` would:
+    `batch-task local` sets it (`BATCH_TASK_PROGRESS_LOG`) to keep a local job's progress.
+    """
     stdout = stdout or sys.stdout
     return Reporter(
         task=task,
@@ -38,6 +43,7 @@ def reporter(
         log=log,
         sink=sink,
         redact=redact,
+        record=record,
         terminal=(stderr or sys.stderr) if stdout.isatty() else None,
     )
 

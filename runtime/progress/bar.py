@@ -2,18 +2,21 @@
 
 Imported only when stdout is a terminal, so tqdm costs nothing in AWS Batch. The bar reads
 the reporter's state on its own thread, five times a second: the task's thread never draws,
-and a slow progress endpoint never freezes the bar.
+and a slow progress endpoint never freezes the bar. Log lines go to the same terminal through
+`writing()`, which clears the bar, lets the line be written at column 0 and redraws the bar
+below it, as `tqdm.write` does.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TextIO
 
 from tqdm import tqdm
 
-from runtime.progress.reporter import FINAL, Snapshot
+from runtime.progress.snapshot import FINAL, Snapshot
 
 REFRESH_SECONDS = 0.2
 _FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}{postfix}"
@@ -23,6 +26,7 @@ class TerminalBar:
     def __init__(self, read: Callable[[], Snapshot], stream: TextIO, *, label: str) -> None:
         self._read = read
         self._label = label
+        self._stream = stream
         self._bar = tqdm(
             total=1.0,
             desc=label,
@@ -35,6 +39,11 @@ class TerminalBar:
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name="progress-bar", daemon=True)
         self._thread.start()
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        with tqdm.external_write_mode(file=self._stream):
+            yield
 
     def close(self) -> None:
         self._done.set()

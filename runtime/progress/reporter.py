@@ -16,22 +16,16 @@ import time
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, TextIO
+from pathlib import Path
+from typing import Any, TextIO
 
 from runtime.job import Job
 from runtime.progress.delivery import REQUEST_TIMEOUT, Rejected, Retry, Sink, backoff
+from runtime.progress.snapshot import Snapshot
 
 RUNNING_INTERVAL = 1.0
-FINAL = frozenset({"SUCCEEDED", "FAILED"})
 CLOSE_MARGIN = 0.2
 """Seconds kept from the exit budget to log that the final event could not be delivered."""
-
-
-class Snapshot(NamedTuple):
-    status: str | None
-    progress: float
-    stage: str | None
-    message: str | None
 
 
 class Reporter:
@@ -49,6 +43,7 @@ class Reporter:
         log: Any,
         sink: Sink | None = None,
         redact: Callable[[str], str] = str,
+        record: str | None = None,
         terminal: TextIO | None = None,
         interval: float = RUNNING_INTERVAL,
     ) -> None:
@@ -75,11 +70,12 @@ class Reporter:
         self._retry_warned = False
         self._not_before = float("-inf")
         self._server_delay = False
-        self._bar = None
+        self._record = Path(record) if record else None
+        self.bar = None
         if terminal is not None:
             from runtime.progress.bar import TerminalBar
 
-            self._bar = TerminalBar(self.snapshot, terminal, label=task)
+            self.bar = TerminalBar(self.snapshot, terminal, label=task)
         self._thread = threading.Thread(target=self._deliver_all, name="progress", daemon=True)
         self._thread.start()
 
@@ -121,8 +117,8 @@ class Reporter:
         with self._cond:
             self._finished = True
             self._cond.notify_all()
-        if self._bar is not None:
-            self._bar.close()
+        if self.bar is not None:
+            self.bar.close()
         self._thread.join(max(0.0, deadline - self._clock() - CLOSE_MARGIN))
         with self._cond:
             self._stopped = True
@@ -214,9 +210,11 @@ class Reporter:
                 self._cond.wait(wait)
 
     def _deliver(self, event: dict[str, Any]) -> None:
+        body = self._redact(json.dumps(event, default=str, ensure_ascii=False)).encode()
+        if self._record is not None:
+            self._append_record(self._record, body)
         if self.sink is None:
             return
-        body = self._redact(json.dumps(event, default=str, ensure_ascii=False)).encode()
         failures = 0
         while not self._rejected and self._sink_ready(event):
             try:
@@ -238,6 +236,14 @@ class Reporter:
                 # lost for this run, the task and its progress log lines go on.
                 self._rejected = True
                 self._warn("progress.rejected", reason=type(exc).__name__, exc_info=exc)
+
+    def _append_record(self, path: Path, body: bytes) -> None:
+        try:
+            with path.open("ab") as file:
+                file.write(body + b"\n")
+        except OSError as exc:
+            self._record = None
+            self.log.warning("progress.record_failed", path=str(exc.filename), error=str(exc))
 
     def _sink_ready(self, event: dict[str, Any]) -> bool:
         """Wait until the sink may be tried again; False if the event is no longer worth it.
