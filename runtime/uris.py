@@ -1,18 +1,19 @@
-"""The URIs users may give (local paths, file://, s3://, http(s)://) and how small documents
-such as `--params` and manifests are read from them, with failures mapped to exit codes.
+"""The URIs users may give (local paths, file://, s3://, http(s)://): which are allowed, and
+how library failures on them map to exit codes.
 
-Other GDAL `/vsi...` prefixes and addresses of the instance metadata service are refused:
-a job parameter must not be a way to read the container's credentials.
+Other GDAL `/vsi...` prefixes and addresses of the instance metadata service are refused (65,
+SPEC "Rules both follow"): a job parameter must not be a way to read the container's
+credentials. A URI that can't name anything (no bucket, no host, a bad port, a NUL byte) is a
+usage error (64). Documents are read through `runtime.documents`, which bounds their size.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
-import urllib.error
-import urllib.request
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import ParseResult, urlparse
 
 from runtime.errors import (
     InputError,
@@ -20,85 +21,85 @@ from runtime.errors import (
     PermissionDenied,
     TaskError,
     TransientError,
+    UsageError,
     classify,
 )
 
 SCHEMES = ("", "file", "s3", "http", "https")
 _METADATA = ipaddress.ip_address("fd00:ec2::254")
 HTTP_TIMEOUT = 30
+# botocore's own check of a bucket name (legacy names included); anything else would fail
+# inside boto3 with a ParamValidationError instead of a message naming the input.
+_BUCKET = re.compile(r"^[a-zA-Z0-9.\-_]{1,255}$")
+S3_KEY_MAX_BYTES = 1024
+_SHOWN = 80
 
 
 def check(uri: str) -> str:
-    """Refuse what SPEC forbids; return the URI unchanged when it is allowed."""
+    """Refuse what SPEC forbids or what names nothing; return the URI unchanged when allowed."""
+    if "\x00" in uri:
+        raise UsageError(f"{shown(uri)} contains a NUL character, which no name can hold")
     if uri.startswith("/vsi"):
         raise InputError(
-            f"{uri!r}: GDAL /vsi... paths are not accepted; give a local path, "
+            f"{shown(uri)}: GDAL /vsi... paths are not accepted; give a local path, "
             "file://, s3:// or https:// URI"
         )
-    parsed = urlparse(uri)
+    parsed = _parse(uri)
     scheme = parsed.scheme.lower() if len(parsed.scheme) > 1 else ""
     if scheme not in SCHEMES:
         raise InputError(
-            f"{uri!r}: unsupported scheme {parsed.scheme!r}; use a local path, "
+            f"{shown(uri)}: unsupported scheme {parsed.scheme!r}; use a local path, "
             "file://, s3:// or https://"
         )
+    if scheme == "s3":
+        s3_bucket_and_key(uri)
     if scheme in ("http", "https"):
-        _refuse_link_local(uri, parsed.hostname or "", parsed.port)
+        host, port = _host_and_port(uri, parsed)
+        _refuse_link_local(uri, host, port)
     return uri
 
 
 def local_path(uri: str) -> Path | None:
     """The filesystem path of a local or file:// URI, else None."""
-    parsed = urlparse(uri)
+    parsed = _parse(uri)
     if parsed.scheme == "file":
         return Path(parsed.path)
     return Path(uri) if len(parsed.scheme) <= 1 else None
 
 
-def read_text(uri: str) -> str:
-    check(uri)
-    path = local_path(uri)
-    if path is not None:
-        try:
-            return path.read_text()
-        except FileNotFoundError:
-            raise InputNotFound(f"{uri!r} does not exist") from None
-        except PermissionError:
-            raise PermissionDenied(f"{uri!r} can't be read: permission denied") from None
-    if uri.startswith("s3://"):
-        return _read_s3(uri)
-    return _read_http(uri)
+def s3_bucket_and_key(uri: str) -> tuple[str, str]:
+    """Split `s3://bucket/key`; a missing or malformed bucket is a usage error naming the URI.
 
-
-def _read_s3(uri: str) -> str:
-    import boto3
-
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    The key may be empty (a prefix); callers that need an object check it themselves.
+    """
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    if not bucket:
+        raise UsageError(f"{shown(uri)} names no bucket: write s3://BUCKET/KEY")
+    if not _BUCKET.match(bucket):
+        raise UsageError(
+            f"{shown(uri)}: {shown(bucket)} is not a valid S3 bucket name "
+            "(letters, digits, '.', '-' and '_', at most 255 characters)"
+        )
     try:
-        body = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"]
-        return body.read().decode()
-    except Exception as exc:
-        raise as_task_error(exc, uri) from exc
-
-
-def _read_http(uri: str) -> str:
-    try:
-        with urllib.request.urlopen(uri, timeout=HTTP_TIMEOUT) as response:
-            return response.read().decode()
-    except urllib.error.HTTPError as exc:
-        raise http_error(exc.code, uri) from exc
-    except (urllib.error.URLError, OSError) as exc:
-        raise TransientError(f"{uri!r} could not be reached: {exc}") from exc
+        size = len(key.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise UsageError(f"{shown(uri)}: the key is not valid Unicode text") from None
+    if size > S3_KEY_MAX_BYTES:
+        raise UsageError(
+            f"{shown(uri)}: the key is {size} bytes long; S3 keys hold at most "
+            f"{S3_KEY_MAX_BYTES} bytes"
+        )
+    return bucket, key
 
 
 def http_error(status: int, uri: str) -> TaskError:
     if status == 404:
-        return InputNotFound(f"{uri!r} does not exist (HTTP 404)")
+        return InputNotFound(f"{shown(uri)} does not exist (HTTP 404)")
     if status in (401, 403):
-        return PermissionDenied(f"{uri!r} refused access (HTTP {status}); check credentials")
+        return PermissionDenied(f"{shown(uri)} refused access (HTTP {status}); check credentials")
     if status == 429 or status >= 500:
-        return TransientError(f"{uri!r} answered HTTP {status}; retry later")
-    return InputError(f"{uri!r} answered HTTP {status}")
+        return TransientError(f"{shown(uri)} answered HTTP {status}; retry later")
+    return InputError(f"{shown(uri)} answered HTTP {status}")
 
 
 def as_task_error(exc: BaseException, uri: str) -> BaseException:
@@ -113,18 +114,50 @@ def as_task_error(exc: BaseException, uri: str) -> BaseException:
         PermissionDenied: "refused access",
         TransientError: "could not be reached",
     }.get(kind, "failed")
-    return kind(f"{uri!r} {what}: {exc}")
+    return kind(f"{shown(uri)} {what}: {exc}")
+
+
+def shown(text: str) -> str:
+    """A user's URI as messages quote it: repr, cut so that one bad input is one line."""
+    return repr(text if len(text) <= _SHOWN else f"{text[: _SHOWN - 3]}...")
+
+
+def _parse(uri: str) -> ParseResult:
+    try:
+        return urlparse(uri)
+    except ValueError as exc:
+        raise UsageError(f"{shown(uri)} is not a valid URI: {exc}") from None
+
+
+def _host_and_port(uri: str, parsed: ParseResult) -> tuple[str, int | None]:
+    try:
+        port = parsed.port
+    except ValueError as exc:
+        raise UsageError(f"{shown(uri)} has an invalid port: {exc}") from None
+    host = parsed.hostname or ""
+    if not host:
+        raise UsageError(f"{shown(uri)} names no host: write https://HOST/PATH")
+    return host, port
 
 
 def _refuse_link_local(uri: str, host: str, port: int | None) -> None:
     try:
         infos = socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)
+    except UnicodeError:
+        raise UsageError(f"{shown(uri)}: {shown(host)} is not a valid host name") from None
     except socket.gaierror as exc:
-        raise TransientError(f"{uri!r}: host {host!r} can't be resolved ({exc})") from None
+        raise TransientError(f"{shown(uri)}: host {host!r} can't be resolved ({exc})") from None
     for info in infos:
         address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
         if address.is_link_local or address == _METADATA:
             raise InputError(
-                f"{uri!r} resolves to {address}, a link-local or instance-metadata "
+                f"{shown(uri)} resolves to {address}, a link-local or instance-metadata "
                 "address; such URLs are refused"
             )
+
+
+def read_text(uri: str) -> str:
+    """The bounded reader under its old name, for callers not yet moved to runtime.documents."""
+    from runtime import documents
+
+    return documents.read_text(uri)

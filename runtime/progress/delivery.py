@@ -2,26 +2,21 @@
 
 A sink only knows its own protocol; it says whether a failure is worth another try (`Retry`,
 with the server's own delay when it named one) or final (`Rejected`). The reporter decides
-when to try again, so that retries share one policy and can be cut short at exit.
+when to try again, so that retries share one policy and can be cut short at exit. The policy
+and the table of what is worth retrying are the runtime's one set, in `runtime.retry`.
 """
 
 from __future__ import annotations
 
-import random
 from typing import Protocol
 
+from runtime.retry import PROGRESS_BACKOFF, Retry
+
+__all__ = ["REQUEST_TIMEOUT", "Rejected", "Retry", "Sink", "backoff"]
+
 REQUEST_TIMEOUT = 5.0
-FIRST_BACKOFF = 0.25
-MAX_BACKOFF = 30.0
-MAX_RETRY_AFTER = 60.0
-
-
-class Retry(Exception):
-    """A failure worth another try: the endpoint is down, throttling, or failing for now."""
-
-    def __init__(self, reason: str, after: float | None = None) -> None:
-        super().__init__(reason)
-        self.after = after
+backoff = PROGRESS_BACKOFF.delay
+"""Seconds before the next try, given the failures in a row and the server's Retry-After."""
 
 
 class Rejected(Exception):
@@ -34,15 +29,3 @@ class Sink(Protocol):
 
     def send(self, body: bytes, timeout: float) -> None:
         """Deliver one JSON event, or raise `Retry` or `Rejected`."""
-
-
-def backoff(failures: int, retry_after: float | None = None) -> float:
-    """Seconds before the next try.
-
-    Exponential with jitter, so that the children of a large array job that lost the same
-    endpoint do not come back in lockstep; a server's Retry-After wins, within reason.
-    """
-    if retry_after is not None:
-        return min(max(0.0, retry_after), MAX_RETRY_AFTER)
-    ceiling = min(MAX_BACKOFF, FIRST_BACKOFF * 2 ** (failures - 1))
-    return ceiling / 2 + random.uniform(0, ceiling / 2)

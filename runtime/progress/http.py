@@ -16,9 +16,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import runtime
-from runtime.progress.delivery import Rejected, Retry
-
-_RETRYABLE = {408, 429}
+from runtime.progress.delivery import Rejected
+from runtime.retry import Retry, retryable_status
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -47,7 +46,7 @@ class HttpSink:
                 response.read()
         except urllib.error.HTTPError as exc:
             with exc:
-                if exc.code in _RETRYABLE or exc.code >= 500:
+                if retryable_status(exc.code):
                     after = retry_after(exc.headers.get("Retry-After"))
                     raise Retry(f"HTTP {exc.code}", after) from None
                 raise Rejected(f"HTTP {exc.code} {exc.reason}") from None

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from runtime.progress.delivery import REQUEST_TIMEOUT, Rejected, Retry
-
-_THROTTLING = {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout"}
+from runtime.progress.delivery import REQUEST_TIMEOUT, Rejected
+from runtime.retry import Retry, retryable
 
 
 class S3Sink:
@@ -30,10 +29,8 @@ class S3Sink:
             )
         except ClientError as exc:
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-            code = exc.response.get("Error", {}).get("Code", "")
-            if status in (408, 429) or status >= 500 or code in _THROTTLING:
-                raise Retry(f"S3 {code or status}") from None
-            raise Rejected(f"S3 {code or status}") from None
+            code = exc.response.get("Error", {}).get("Code", "") or status
+            raise (Retry if retryable(exc) else Rejected)(f"S3 {code}") from None
         except NoCredentialsError as exc:
             raise Rejected(str(exc)) from None
         except BotoCoreError as exc:
