@@ -5,7 +5,8 @@ while its worker creates a missing stream (`if self.creating_log_stream: return`
 1,836 to 22,662 of 50,000 events per run, the whole queue of a fast task; and its queue is
 unbounded, its close waits up to 30 s per stream, its construction calls the service on the
 task's thread, and it cuts oversized events into invalid JSON. The batching it offers is the
-few lines below; retries and the close deadline live in `QueuedSink`.
+few lines below; retries and the close deadline live in `QueuedSink`, and what is worth
+retrying in `runtime.retry`.
 
 The request body is written here rather than by botocore: its serializer walks the model for
 every event, 16 to 20 µs each here against 2 to 4 µs for one `json.dumps` of the batch, and a
@@ -17,9 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 import boto3
@@ -28,7 +27,9 @@ from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 
 from runtime.errors import UsageError
 from runtime.job import Job
-from runtime.sinks.queue import QueuedSink, Retry
+from runtime.retry import Retry, retryable
+from runtime.sinks.queue import QueuedSink
+from runtime.sinks.record import Record
 from runtime.sinks.truncate import fit
 
 DEFAULT_STREAM = "{task}/{job_id}/{attempt}"
@@ -40,19 +41,9 @@ MAX_BATCH_COUNT = 10_000
 _MAX_NAME = 512
 _GROUP_NAME = re.compile(r"[.\-_/#A-Za-z0-9]+")
 _NOT_IN_STREAM_NAMES = re.compile(r"[:*]")
-_TIMESTAMP = re.compile(r'\{"timestamp": "([^"]+)"')
-_RETRYABLE_CODES = {
-    "ThrottlingException",
-    "Throttling",
-    "TooManyRequestsException",
-    "RequestLimitExceeded",
-    "ServiceUnavailableException",
-    "InternalFailure",
-}
-Event = dict[str, Any]
 
 
-def from_env(environ: Mapping[str, str], *, task: str, job: Job) -> QueuedSink[Event]:
+def from_env(environ: Mapping[str, str], *, task: str, job: Job) -> QueuedSink[str]:
     group = environ["CLOUDWATCH_LOG_GROUP"].strip()
     if len(group) > _MAX_NAME or not _GROUP_NAME.fullmatch(group):
         raise UsageError(
@@ -109,23 +100,23 @@ class CloudWatchTransport:
         self._stream = stream
         self._stream_ready = False
         self._last_ms = 0
-        self._stamp = ("", 0)
         self._body = b""
         client.meta.events.register("before-call.cloudwatch-logs.PutLogEvents", self._use_body)
 
-    def prepare(self, line: str) -> tuple[str, int]:
+    def prepare(self, record: Record) -> tuple[str, int]:
         """The event as JSON, with its own timestamp, never earlier than the one before it.
 
         PutLogEvents refuses a batch out of chronological order, and two threads logging at
         once can render timestamps a millisecond out of the order in which they were written.
         """
-        message = fit(line, MAX_EVENT_BYTES - EVENT_OVERHEAD)
-        self._last_ms = max(self._last_ms, self._timestamp_ms(line))
+        message = fit(record.line, MAX_EVENT_BYTES - EVENT_OVERHEAD)
+        self._last_ms = max(self._last_ms, record.millis)
         size = len(message) if message.isascii() else len(message.encode())
         event = f'{{"timestamp":{self._last_ms},"message":{json.dumps(message)}}}'
         return event, size + EVENT_OVERHEAD
 
-    def send(self, batch: list[str]) -> int:
+    def send(self, batch: list[str], timeout: float) -> int:
+        """One PutLogEvents; its answer is the confirmation (botocore's timeouts bound it)."""
         names = json.dumps({"logGroupName": self._group, "logStreamName": self._stream})
         self._body = f'{names[:-1]},"logEvents":[{",".join(batch)}]}}'.encode()
         try:
@@ -137,11 +128,10 @@ class CloudWatchTransport:
             )
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
             if code == "ResourceNotFoundException":
                 self._stream_ready = False
                 raise Retry(str(exc)) from exc
-            if code in _RETRYABLE_CODES or status >= 500 or status == 429:
+            if retryable(exc):
                 raise Retry(str(exc)) from exc
             raise
         except BotoCoreError as exc:
@@ -151,17 +141,11 @@ class CloudWatchTransport:
     def _use_body(self, params: dict[str, Any], **_: Any) -> None:
         params["body"] = self._body
 
-    def _timestamp_ms(self, line: str) -> int:
-        """The event's own time; consecutive events mostly share it, so the last one is kept."""
-        match = _TIMESTAMP.match(line)
-        if not match:
-            return round(time.time() * 1000)
-        if match[1] != self._stamp[0]:
-            try:
-                self._stamp = (match[1], round(datetime.fromisoformat(match[1]).timestamp() * 1000))
-            except ValueError:
-                return round(time.time() * 1000)
-        return self._stamp[1]
+    def settle(self, timeout: float) -> None:
+        """Nothing to do: each batch was confirmed by its own response."""
+
+    def unconfirmed(self) -> int:
+        return 0
 
     def close(self) -> None:
         self._client.close()

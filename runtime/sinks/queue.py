@@ -1,29 +1,27 @@
 """A bounded queue and one background thread per remote sink, so a sink never holds the task.
 
-`emit` runs on whatever thread logs (the task's, usually) and only appends to a deque: no lock,
-no I/O, no wake-up per event. The worker gathers events for `interval` seconds (or until a full
-batch is waiting), hands them to the transport in batches, and retries temporary failures with
-capped exponential backoff for as long as the run lasts. At close it keeps retrying until the
-deadline, then gives up and reports what never arrived: events refused because the queue was
-full, events the service rejected, and events still queued or in flight.
+`emit` runs on whatever thread logs and only appends to a deque: no lock, no I/O, no wake-up
+per event. The worker gathers events for `interval` seconds (or until a full batch is waiting),
+hands them to the transport in batches, and retries temporary failures with the runtime's
+backoff (`runtime.retry`) for as long as the run lasts. At close it drains the queue, then asks
+the transport to confirm what it sent (a stream transport closes its connection cleanly), and
+keeps retrying until the deadline. Then it reports what is not known to have arrived: events
+refused because the queue was full, events the service rejected, events still queued or in
+flight, and events sent on a connection that was never confirmed.
 """
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections import deque
 from typing import Any, Generic, Protocol, TypeVar
 
+from runtime.retry import SINK_BACKOFF, Retry
+from runtime.sinks.record import Record
+
 Item = TypeVar("Item")
 CAPACITY = 100_000
-FIRST_BACKOFF = 0.1
-MAX_BACKOFF = 5.0
-
-
-class Retry(Exception):
-    """A failure worth trying again: network down, throttling, 5xx, a refused handshake."""
 
 
 class Transport(Protocol[Item]):
@@ -31,11 +29,19 @@ class Transport(Protocol[Item]):
     max_count: int
     max_bytes: int
 
-    def prepare(self, line: str) -> tuple[Item, int]:
-        """The line as the service takes it, and its cost against `max_bytes`."""
+    def prepare(self, record: Record) -> tuple[Item, int]:
+        """The event as the service takes it, and its cost against `max_bytes`."""
 
-    def send(self, batch: list[Item]) -> int:
-        """Deliver the batch or raise `Retry`; return how many events the service refused."""
+    def send(self, batch: list[Item], timeout: float) -> int:
+        """Write the batch or raise `Retry` (then the same batch is offered again); return
+        how many events the service refused. `timeout` bounds any wait on the network."""
+
+    def settle(self, timeout: float) -> None:
+        """Make sure what was sent arrived, or raise `Retry`; a no-op where `send` already
+        had the service's answer."""
+
+    def unconfirmed(self) -> int:
+        """Events sent but not yet known to have arrived."""
 
     def close(self) -> None:
         """Release connections once the queue is drained or abandoned."""
@@ -47,7 +53,7 @@ class QueuedSink(Generic[Item]):
         self.error: str | None = None
         self._transport = transport
         self._capacity = capacity
-        self._lines: deque[str] = deque()
+        self._records: deque[Record] = deque()
         self._dropped = 0
         self._in_flight = 0
         self._count_lock = threading.Lock()
@@ -57,22 +63,23 @@ class QueuedSink(Generic[Item]):
         self._thread = threading.Thread(target=self._run, name=f"sink:{name}", daemon=True)
         self._thread.start()
 
-    def emit(self, line: str) -> None:
-        queued = len(self._lines)
+    def emit(self, record: Record) -> None:
+        queued = len(self._records)
         if queued >= self._capacity:
             self._count_dropped(1, "queue full")
             return
-        self._lines.append(line)
+        self._records.append(record)
         if queued + 1 == self._transport.max_count:
             self._wake.set()
 
-    def close(self, timeout: float) -> int:
-        self._deadline = time.monotonic() + timeout
+    def close(self, budget_seconds: float) -> int:
+        self._deadline = time.monotonic() + max(0.0, budget_seconds)
         self._closing.set()
         self._wake.set()
-        self._thread.join(timeout)
+        self._thread.join(max(0.0, budget_seconds))
         with self._count_lock:
-            return self._dropped + len(self._lines) + self._in_flight
+            queued = len(self._records) + self._in_flight
+            return self._dropped + queued + self._transport.unconfirmed()
 
     def _count_dropped(self, count: int, reason: str) -> None:
         with self._count_lock:
@@ -84,37 +91,41 @@ class QueuedSink(Generic[Item]):
             self._wake.wait(self._transport.interval)
             self._wake.clear()
             closing = self._closing.is_set()
-            while self._lines and not self._expired():
+            while self._records and not self._expired():
                 self._deliver(self._take())
-            if closing and (not self._lines or self._expired()):
+            if closing and (not self._records or self._expired()):
                 break
+        self._settle()
         self._transport.close()
 
     def _take(self) -> list[Any]:
         """Pop the longest run of queued events that fits one request of the transport."""
         batch: list[Any] = []
         size = 0
-        while self._lines and len(batch) < self._transport.max_count:
-            item, cost = self._transport.prepare(self._lines[0])
+        while self._records and len(batch) < self._transport.max_count:
+            item, cost = self._transport.prepare(self._records[0])
             if batch and size + cost > self._transport.max_bytes:
                 break
-            self._lines.popleft()
+            self._records.popleft()
             batch.append(item)
             size += cost
         self._in_flight = len(batch)
         return batch
 
     def _deliver(self, batch: list[Any]) -> None:
-        delay = FIRST_BACKOFF
+        failures = 0
         while True:
             try:
-                refused = self._transport.send(batch)
+                refused = self._transport.send(batch, self._remaining())
             except Retry as exc:
-                self.error = f"{type(exc.__cause__ or exc).__name__}: {exc}"
-                if not self._back_off(delay):
-                    break
-                delay = min(delay * 2, MAX_BACKOFF)
-                continue
+                self._note(exc)
+                failures += 1
+                if self._back_off(failures):
+                    continue
+                with self._count_lock:
+                    self._in_flight = 0
+                    self._dropped += len(batch)
+                return
             except Exception as exc:
                 self._count_dropped(len(batch), f"{type(exc).__name__}: {exc}")
             else:
@@ -122,21 +133,37 @@ class QueuedSink(Generic[Item]):
                     self._count_dropped(refused, "events refused by the service")
             self._in_flight = 0
             return
-        with self._count_lock:
-            self._in_flight = 0
-            self._dropped += len(batch)
 
-    def _back_off(self, delay: float) -> bool:
+    def _settle(self) -> None:
+        """Have the transport confirm what it sent, trying again until the deadline."""
+        failures = 0
+        while not self._expired():
+            try:
+                self._transport.settle(self._remaining())
+                return
+            except Retry as exc:
+                self._note(exc)
+                failures += 1
+                if not self._back_off(failures):
+                    return
+
+    def _note(self, exc: Retry) -> None:
+        self.error = f"{type(exc.__cause__ or exc).__name__}: {exc}"
+
+    def _back_off(self, failures: int) -> bool:
         """Sleep before the next attempt; False once the close deadline leaves no time for one."""
-        delay *= random.uniform(0.5, 1.0)
+        delay = SINK_BACKOFF.delay(failures)
         if not self._closing.is_set():
             self._closing.wait(delay)
             return True
-        remaining = self._deadline - time.monotonic()
+        remaining = self._remaining()
         if remaining <= 0:
             return False
         time.sleep(min(delay, remaining))
         return not self._expired()
+
+    def _remaining(self) -> float:
+        return self._deadline - time.monotonic()
 
     def _expired(self) -> bool:
         return time.monotonic() >= self._deadline

@@ -7,7 +7,10 @@ back and a change in the renderer's key order can't change what a sink sends.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+
+_MARGIN_MS = 1e-3
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,3 +21,13 @@ class Record:
     """Seconds since the epoch, UTC."""
     level: str
     """debug, info, warning, error or critical."""
+
+    @property
+    def millis(self) -> int:
+        """The time in whole milliseconds since the epoch, as the line's own timestamp shows it.
+
+        Cut, not rounded, as the renderer cuts; with a microsecond's margin, so that a time
+        parsed back from that text (whose float may fall a hair below the millisecond) lands
+        on the same millisecond.
+        """
+        return math.floor(self.timestamp * 1000 + _MARGIN_MS)

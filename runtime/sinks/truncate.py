@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from runtime.logs import SPEC_KEYS
+from runtime.events import SPEC_KEYS
 
 KEPT_KEYS = (*SPEC_KEYS, "array_index", "error_type")
 _LONGEST_KEPT_VALUE = 100
