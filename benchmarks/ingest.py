@@ -23,7 +23,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from tasks.resources import detect
+from tasks.raster.resources import detect
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 from runtime import Cancelled, InputError, InputNotFound, PermissionDenied, TransientError
 from runtime.errors import TaskError
 from runtime.uris import HTTP_TIMEOUT, as_task_error, check, http_error, local_path
-from tasks.gdal_errors import gdal_error
+from tasks.raster.gdal_errors import gdal_error
 
 if TYPE_CHECKING:
     from rasterio.io import DatasetReader

@@ -6,7 +6,7 @@ multipart upload completed only at the end). A run that fails or is cancelled re
 it staged and what it already published, and aborts its multipart uploads, from its own
 thread or, when that thread is stuck in a long call, from `ctx.on_cancel`.
 
-Which output already at the destination counts as complete is tasks.completion's rule.
+Which output already at the destination counts as complete is tasks.raster.completion's rule.
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ class LocalPublisher(Publisher):
 
 class S3Publisher(Publisher):
     def __init__(self, cancelled: Callable[[], bool], scratch: Path) -> None:
-        from tasks.sources import s3_client
+        from tasks.raster.sources import s3_client
 
         super().__init__(cancelled)
         self._client = s3_client()

@@ -15,7 +15,7 @@ from runtime import InputError, InputNotFound, OutputError, PermissionDenied, Tr
 from runtime.errors import TaskError
 
 if TYPE_CHECKING:
-    from tasks.sources import Source
+    from tasks.raster.sources import Source
 
 _NOT_FOUND = ("no such file", "does not exist", "http response code: 404", "nosuchkey")
 _DENIED = ("http response code: 403", "http response code: 401", "access denied", "accessdenied")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tasks.footprint import reduced_shape
+from tasks.raster.footprint import reduced_shape
 
 if TYPE_CHECKING:
     from rasterio.io import DatasetReader

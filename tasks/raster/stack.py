@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape, quoteattr
 
 from runtime import InputError
-from tasks import vrt
+from tasks.raster import vrt
 
 if TYPE_CHECKING:
     from rasterio.io import DatasetReader
 
-    from tasks.sources import Source
+    from tasks.raster.sources import Source
 
 RELATIVE_TOLERANCE = 1e-9
 

@@ -12,8 +12,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from tasks.completion import ITEM_PROPERTY
-from tasks.footprint import bbox_of, footprint
+from tasks.raster.completion import ITEM_PROPERTY
+from tasks.raster.footprint import bbox_of, footprint
 
 if TYPE_CHECKING:
     import pystac

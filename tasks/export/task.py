@@ -1,4 +1,4 @@
-"""The `export` task's signature: registered on import, implemented in tasks.export_run.
+"""The `export` task's signature: registered on import, implemented in tasks.export.pipeline.
 
 Only light modules are imported here, so that `batch-task list` and `describe` answer without
 loading rasterio; the implementation is imported when the task runs.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from runtime import TaskContext, task
-from tasks.profiles import Compress, WarpResampling
+from tasks.raster.profiles import Compress, WarpResampling
 
 
 @task
@@ -49,7 +49,7 @@ def export(
         nodata: output nodata value; default the first source's that declares one.
         overwrite: replace an output made from other inputs or options.
     """
-    from tasks.export_run import Request, run
+    from tasks.export.pipeline import Request, run
 
     request = Request(
         sources=source,

@@ -17,8 +17,8 @@ from typing import Any
 
 from runtime import OutputError
 from runtime.errors import TaskError
-from tasks.publish import Publisher
-from tasks.sources import Source, resolve
+from tasks.raster.publish import Publisher
+from tasks.raster.sources import Source, resolve
 
 # Where the fingerprint is kept: a STAC Item property, and a GeoTIFF metadata item (GDAL's
 # metadata keys can't hold ':').

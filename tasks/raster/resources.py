@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from runtime import cgroups
-from tasks.sources import gdal_config
+from tasks.raster.sources import gdal_config
 
 MIB = 1024 * 1024
 # A COG copy peaked at 321 MB with a 128 MB cache and at 905 MB with GDAL's default (5% of

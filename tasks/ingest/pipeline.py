@@ -16,14 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from runtime import TaskContext, UsageError
-from tasks import cog, completion, profiles, resources, sources
-from tasks.completion import Outputs
-from tasks.gdal_copy import copy
-from tasks.progress_spans import byte_span, fraction_span
-from tasks.publish import Publisher, publishing
-from tasks.quicklook import write_png
-from tasks.sources import Source
-from tasks.stac import COG_MEDIA_TYPE, build_item, summary
+from tasks.ingest.quicklook import write_png
+from tasks.ingest.stac import COG_MEDIA_TYPE, build_item, summary
+from tasks.raster import completion, profiles, resources, sources
+from tasks.raster import validate as cog
+from tasks.raster.completion import Outputs
+from tasks.raster.progress_spans import byte_span, fraction_span
+from tasks.raster.publish import Publisher, publishing
+from tasks.raster.sources import Source
+from tasks.raster.write import copy
 
 # Bump when the conversion changes so much that an earlier output is no longer what this
 # version would make: retries then redo the work instead of skipping.
@@ -140,7 +141,7 @@ def _prepare(
     """Open and check every input; return what GDAL converts and the creation options."""
     import rasterio
 
-    from tasks import stack
+    from tasks.raster import stack
 
     with rasterio.Env(**config), ExitStack() as opened:
         inputs = [(s, opened.enter_context(sources.open_raster(s))) for s in local]

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
-from tasks import vrt
-from tasks.grid import Grid, Raster, footprint
+from tasks.raster import vrt
+from tasks.raster.grid import Grid, Raster, footprint
 
 if TYPE_CHECKING:
     from rasterio.io import DatasetReader

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from runtime import InputError
-from runtime.uris import read_text
+from runtime.documents import read_text
 
 WGS84 = "EPSG:4326"
 _NUMBER = r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*"
@@ -54,7 +54,7 @@ def parse(text: str) -> Aoi:
             f"--aoi {_short(value)!r} is not a bounding box: give exactly four numbers "
             "minx,miny,maxx,maxy in degrees (EPSG:4326), inline GeoJSON, or a GeoJSON file"
         )
-    return from_geojson(read_text(value), f"the --aoi file {value!r}")
+    return from_geojson(read_text(value, "--aoi file"), f"the --aoi file {value!r}")
 
 
 def from_geojson(text: str, label: str) -> Aoi:

@@ -1,7 +1,7 @@
 """The `ingest` task: any georeferenced raster in, a COG, its STAC Item and a quicklook out.
 
 Only the parameter surface lives here, so that `batch-task list` and `describe` read it
-without importing rasterio or boto3; the work is in tasks.ingest_pipeline.
+without importing rasterio or boto3; the work is in tasks.ingest.pipeline.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from runtime import TaskContext, task
-from tasks.profiles import Compress, OverviewResampling, WarpResampling
+from tasks.raster.profiles import Compress, OverviewResampling, WarpResampling
 
 
 @task
@@ -42,7 +42,7 @@ def ingest(
         nodata: declare this value nodata in the output (default: the sources' own).
         overwrite: replace an existing output made from other inputs or options.
     """
-    from tasks.ingest_pipeline import Request, run
+    from tasks.ingest.pipeline import Request, run
 
     request = Request(
         sources=source,

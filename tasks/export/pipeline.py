@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runtime import InputError, TaskContext, UsageError
-from tasks import aoi as aois
-from tasks import completion, cutline, grid, mosaic, profiles, resources
-from tasks.gdal_copy import copy
-from tasks.progress_spans import byte_span, fraction_span
-from tasks.publish import Publisher, publishing
-from tasks.sources import Source, open_raster, resolve
+from tasks.export import aoi as aois
+from tasks.export import cutline, mosaic
+from tasks.raster import completion, grid, profiles, resources
+from tasks.raster.progress_spans import byte_span, fraction_span
+from tasks.raster.publish import Publisher, publishing
+from tasks.raster.sources import Source, open_raster, resolve
+from tasks.raster.write import copy
 
 if TYPE_CHECKING:
     from rasterio.crs import CRS
@@ -95,7 +96,7 @@ def run(ctx: TaskContext, request: Request) -> dict[str, Any]:
         progress = fraction_span(ctx, PLACED, WRITTEN, "write")
         copy(str(vrt), staged, request.format, options, config, progress, sources)
         if request.format == "COG":
-            from tasks.cog import validate
+            from tasks.raster.validate import validate
 
             validate(staged, request.destination)
         size = _publish(ctx, publisher, staged, request)

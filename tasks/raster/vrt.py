@@ -1,7 +1,7 @@
 """The pieces of GDAL VRT XML that every VRT a task writes spells the same way.
 
-Stacked inputs (tasks.stack) and mosaics (tasks.mosaic) are both handed to GDAL as VRTs;
-one spelling of data types, numbers and the dataset header keeps the two readable alike.
+Stacked inputs (tasks.raster.stack) and mosaics (tasks.export.mosaic) are both handed to GDAL
+as VRTs; one spelling of data types, numbers and the dataset header keeps the two alike.
 """
 
 from __future__ import annotations

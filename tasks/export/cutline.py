@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime import Cancelled
-from tasks.grid import Bounds, Grid
+from tasks.raster.grid import Bounds, Grid
 
 BLOCK = 512
 

@@ -31,10 +31,10 @@ from typing import TYPE_CHECKING, Any
 import rasterio  # also loads the libgdal this module calls (see _loaded_libgdal)
 
 from runtime import Cancelled
-from tasks.gdal_errors import copy_failure
+from tasks.raster.gdal_errors import copy_failure
 
 if TYPE_CHECKING:
-    from tasks.sources import Source
+    from tasks.raster.sources import Source
 
 GA_READONLY_RASTER = 0x02  # GDAL_OF_RASTER
 CE_FAILURE = 3
