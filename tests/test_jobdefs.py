@@ -77,7 +77,8 @@ def test_retry_strategy_retries_temporary_failures_and_lost_hosts_only(path: Pat
     lost_host = "Host EC2 (instance i-0123456789abcdef0) terminated."
     assert definition.action_after(None, lost_host, None) == "RETRY"
     assert definition.action_after(143, lost_host, None) == "RETRY"
-    for code in (1, 64, 65, 66, 70, 73, 77, 124, 137, 143):
+    assert definition.action_after(137, lost_host, None) == "RETRY"
+    for code in (1, 64, 65, 66, 70, 73, 77, 124, 137, 139, 143):
         assert definition.action_after(code, exited, None) == "EXIT", code
     oom = "OutOfMemoryError: Container killed due to memory usage"
     assert definition.action_after(137, exited, oom) == "EXIT"
