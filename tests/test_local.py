@@ -53,9 +53,14 @@ def definition(
     return str(path)
 
 
-def local(args: list[str], **env: str) -> tuple[Run, dict[str, Any]]:
+def local_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """base_env with the local state in the test's own directory."""
+    return base_env(BATCH_TASK_HOME=str(tmp_path / "home"), **extra)
+
+
+def local(args: list[str], tmp_path: Path) -> tuple[Run, dict[str, Any]]:
     """Run `local --json`; return the run and the describe-jobs summary (stdout's last line)."""
-    run = run_cli(["local", *args, "--json"], base_env(**env), timeout=60)
+    run = run_cli(["local", *args, "--json"], local_env(tmp_path), timeout=60)
     summary = json.loads(run.stdout.splitlines()[-1]) if run.stdout.strip() else {}
     return run, summary
 
@@ -65,7 +70,7 @@ def exit_codes(job: dict[str, Any]) -> list[int | None]:
 
 
 def test_temporary_failure_is_retried_and_the_second_attempt_succeeds(tmp_path: Path) -> None:
-    run, summary = local([definition(tmp_path, ["flaky"])])
+    run, summary = local([definition(tmp_path, ["flaky"])], tmp_path)
     assert run.returncode == 0, run.stderr
     (job,) = summary["jobs"]
     assert job["status"] == "SUCCEEDED"
@@ -80,7 +85,7 @@ def test_temporary_failure_is_retried_and_the_second_attempt_succeeds(tmp_path: 
 
 
 def test_bad_input_is_not_retried(tmp_path: Path) -> None:
-    run, summary = local([definition(tmp_path, ["fail", "--kind", "input"])])
+    run, summary = local([definition(tmp_path, ["fail", "--kind", "input"])], tmp_path)
     assert run.returncode == 65
     (job,) = summary["jobs"]
     assert job["status"] == "FAILED"
@@ -96,13 +101,13 @@ def test_an_exit_no_rule_matches_is_retried_up_to_the_attempts(tmp_path: Path) -
         attempts=2,
         rules=[{"onExitCode": "1*", "action": "EXIT"}],
     )
-    run, summary = local([path])
+    run, summary = local([path], tmp_path)
     assert run.returncode == 65
     assert exit_codes(summary["jobs"][0]) == [65, 65]
 
 
 def test_array_job_children_each_get_their_index(tmp_path: Path) -> None:
-    run, summary = local([definition(tmp_path, ["env-probe"]), "--array-size", "3"])
+    run, summary = local([definition(tmp_path, ["env-probe"]), "--array-size", "3"], tmp_path)
     assert run.returncode == 0, run.stderr
     parent, *children = summary["jobs"]
     assert parent["status"] == "SUCCEEDED"
@@ -119,7 +124,7 @@ def test_array_job_children_each_get_their_index(tmp_path: Path) -> None:
 
 def test_a_failed_child_fails_the_array_job(tmp_path: Path) -> None:
     path = definition(tmp_path, ["fail", "--kind", "Ref::kind"], parameters={"kind": "input"})
-    run, summary = local([path, "--array-size", "2"])
+    run, summary = local([path, "--array-size", "2"], tmp_path)
     assert run.returncode == 65
     parent, *children = summary["jobs"]
     assert parent["status"] == "FAILED" and parent["statusReason"] == "2 of 2 child jobs failed"
@@ -128,7 +133,7 @@ def test_a_failed_child_fails_the_array_job(tmp_path: Path) -> None:
 
 def test_attempt_timeout_stops_the_job_and_is_not_retried(tmp_path: Path) -> None:
     started = time.monotonic()
-    run, summary = local([definition(tmp_path, ["block", "--seconds", "600"], timeout=1)])
+    run, summary = local([definition(tmp_path, ["block", "--seconds", "600"], timeout=1)], tmp_path)
     elapsed = time.monotonic() - started
     assert run.returncode == 143
     (job,) = summary["jobs"]
@@ -147,7 +152,7 @@ def test_parameters_and_environment_reach_the_task(tmp_path: Path) -> None:
         parameters={"count": "2"},
         environment={"TASK_MODULES": "tests.fixture_tasks", "LOG_LEVEL": "error"},
     )
-    env = base_env()
+    env = local_env(tmp_path)
     del env["TASK_MODULES"]
     run = run_cli(["local", path, "-p", "name=from -p", "-e", "LOG_LEVEL=info", "--json"], env)
     assert run.returncode == 0, run.stderr
@@ -157,7 +162,7 @@ def test_parameters_and_environment_reach_the_task(tmp_path: Path) -> None:
 
 def test_interrupting_local_terminates_the_job(tmp_path: Path) -> None:
     path = definition(tmp_path, ["block", "--seconds", "600"])
-    proc = start_cli(["local", path, "--json"])
+    proc = start_cli(["local", path, "--json"], local_env(tmp_path))
     before = wait_for_event(proc, "block.sleeping")
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=30)
@@ -188,10 +193,11 @@ def test_user_mistakes_are_usage_errors_that_say_what_to_do(
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     args = [jobdef if a == "JOBDEF" else str(bad) if a == "BAD_JSON" else a for a in args]
-    run = run_cli(["local", *args])
+    run = run_cli(["local", *args], local_env(tmp_path))
     assert run.returncode == 64, run.stderr
     assert message in run.stderr
     assert run.stdout == ""
+    assert not (tmp_path / "home").exists(), "a job that can't start is not recorded"
 
 
 def test_help_is_fast_and_documents_the_exit_status() -> None:

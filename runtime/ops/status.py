@@ -1,7 +1,9 @@
-"""`batch-task status JOB_ID`: Batch's own status joined with the job's latest progress event.
+"""`batch-task status JOB_ID`: a job's status joined with its latest progress event.
 
 Batch only says RUNNING until a job ends; the runtime's progress document (PROGRESS_URL=s3://)
-says how far it got. Both are read here and shown together.
+says how far it got. Both are read here and shown together. A job `batch-task local` ran is
+read from the local state (its document and recorded progress events); a job Batch does not
+know is pieced together from its events in the runtime's log group (CLOUDWATCH_LOG_GROUP).
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
+from runtime.errors import InputNotFound
 from runtime.ops import aws
 from runtime.ops.arguments import Parser
 from runtime.ops.jobs import BatchJob
+from runtime.simulator.state import LocalState, child_id
 
 
 def progress_documents(job: BatchJob, progress_url: str | None) -> dict[str, dict[str, Any]]:
@@ -44,6 +48,44 @@ def progress_documents(job: BatchJob, progress_url: str | None) -> dict[str, dic
         event = json.loads(body)
         documents[str(event.get("job_id", key))] = event
     return documents
+
+
+def local_progress(state: LocalState, job: BatchJob) -> dict[str, dict[str, Any]]:
+    """The latest recorded progress event of a local job, or of each array child."""
+    ids = [child_id(job.job_id, i) for i in range(job.array_size or 0)] or [job.job_id]
+    latest = {jid: state.latest_progress(jid) for jid in ids}
+    return {jid: event for jid, event in latest.items() if event is not None}
+
+
+def from_runtime_events(job_id: str, events: list[dict[str, Any]]) -> BatchJob:
+    """A DescribeJobs-like document from the runtime's own events of a job Batch forgot."""
+    parsed = [e for e in (_json(e["message"]) for e in events) if e is not None]
+    attempts: dict[int, dict[str, Any]] = {}
+    status, reason, command = "RUNNING", "", []
+    for event in parsed:
+        at = _ms(event.get("timestamp"))
+        attempt = attempts.setdefault(int(event.get("attempt") or 1), {"startedAt": at})
+        if event.get("task"):
+            command = [str(event["task"])]
+        if event.get("event") in ("task.succeeded", "task.failed"):
+            failed = event["event"] == "task.failed"
+            code = event.get("exit_code", 1) if failed else 0
+            attempt.update(stoppedAt=at, container={"exitCode": code})
+            attempt["statusReason"] = event.get("error") if failed else None
+            status, reason = ("FAILED", str(event.get("error"))) if failed else ("SUCCEEDED", "")
+    ordered = [attempts[n] for n in sorted(attempts)]
+    raw = {
+        "jobId": job_id,
+        "jobName": None,
+        "status": status,
+        "statusReason": reason or "AWS Batch does not know this job; read from its log events",
+        "createdAt": ordered[0]["startedAt"] if ordered else None,
+        "startedAt": ordered[0]["startedAt"] if ordered else None,
+        "stoppedAt": ordered[-1].get("stoppedAt") if status != "RUNNING" else None,
+        "attempts": [a for a in ordered if "stoppedAt" in a],
+        "container": {"command": command},
+    }
+    return BatchJob(raw)
 
 
 def summary(job: BatchJob, documents: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -112,6 +154,21 @@ def _short(event: dict[str, Any]) -> str:
     return text
 
 
+def _json(message: str) -> dict[str, Any] | None:
+    try:
+        event = json.loads(message)
+    except ValueError:
+        return None
+    return event if isinstance(event, dict) else None
+
+
+def _ms(timestamp: Any) -> int | None:
+    try:
+        return int(datetime.fromisoformat(str(timestamp).replace("Z", "+00:00")).timestamp() * 1000)
+    except ValueError:
+        return None
+
+
 def _time(millis: int | None) -> str | None:
     if not millis:
         return None
@@ -123,8 +180,20 @@ def main(args: list[str]) -> int:
     parser.add_argument("job_id", metavar="JOB_ID")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     ns = parser.parse_args(args)
-    job = BatchJob.describe(aws.client("batch"), ns.job_id)
-    url = job.environment.get("PROGRESS_URL") or os.environ.get("PROGRESS_URL")
-    info = summary(job, progress_documents(job, url))
+    state = LocalState.from_env()
+    recorded = state.read_job(ns.job_id)
+    if recorded is not None:
+        job = BatchJob(recorded)
+        info = summary(job, local_progress(state, job))
+    else:
+        try:
+            job = BatchJob.describe(aws.client("batch"), ns.job_id)
+        except InputNotFound:
+            from runtime.ops.joblogs import runtime_events
+
+            found, _ = runtime_events(aws.client("logs"), ns.job_id, state)
+            job = from_runtime_events(ns.job_id, found)
+        url = job.environment.get("PROGRESS_URL") or os.environ.get("PROGRESS_URL")
+        info = summary(job, progress_documents(job, url))
     print(json.dumps(info, indent=2) if ns.json else render(info))
     return 0

@@ -17,10 +17,10 @@ import sys
 import sysconfig
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Protocol
 
 from runtime.errors import ExitCode, TaskError
 
@@ -29,6 +29,11 @@ POLL_SECONDS = 0.1
 EXITED = "Essential container in task exited"
 TIMED_OUT = "Job attempt duration exceeded timeout"
 INTERRUPTED = "Terminated: batch-task local was interrupted"
+PROGRESS_LOG = "BATCH_TASK_PROGRESS_LOG"
+CONTAINER_JOB_DIR = "/batch-task-job"
+# Lines still in the pipes when the attempt's process has exited are read for this long at most
+# (a process the job left behind may hold them open).
+DRAIN_SECONDS = 5.0
 # What a container gets from the host besides the definition's environment: credentials and
 # endpoints (as a job role and VPC endpoints would give them) and the runtime's own settings.
 # Variables holding host paths are left out: those paths don't exist inside the container.
@@ -73,6 +78,9 @@ class Attempt:
 
 
 class Process(Protocol):
+    stdout: IO[bytes] | None
+    stderr: IO[bytes] | None
+
     def wait(self) -> int: ...
     def poll(self) -> int | None: ...
     def terminate(self) -> None: ...
@@ -80,7 +88,11 @@ class Process(Protocol):
 
 
 class Launcher(Protocol):
-    def start(self, command: Sequence[str], env: Mapping[str, str], name: str) -> Process: ...
+    def start(
+        self, command: Sequence[str], env: Mapping[str, str], name: str, progress_log: Path
+    ) -> Process:
+        """Start the attempt with its stdout and stderr piped and `PROGRESS_LOG` set."""
+        ...
 
 
 class HostLauncher:
@@ -89,14 +101,20 @@ class HostLauncher:
     def __init__(self, entrypoint: Path) -> None:
         self.entrypoint = entrypoint
 
-    def start(self, command: Sequence[str], env: Mapping[str, str], name: str) -> Process:
+    def start(
+        self, command: Sequence[str], env: Mapping[str, str], name: str, progress_log: Path
+    ) -> Process:
         # A job sees only the AWS_BATCH_* variables of its own attempt, none left in the shell.
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("AWS_BATCH_")}
-        full = {**inherited, **env}
+        full = {**inherited, **env, PROGRESS_LOG: str(progress_log)}
         python_dir = str(Path(sys.executable).parent)
         full["PATH"] = os.pathsep.join([python_dir, full.get("PATH", os.defpath)])
         proc = subprocess.Popen(
-            ["/bin/sh", str(self.entrypoint), *command], env=full, start_new_session=True
+            ["/bin/sh", str(self.entrypoint), *command],
+            env=full,
+            start_new_session=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         return _Group(proc)
 
@@ -125,17 +143,27 @@ class ContainerLauncher:
             *(["--memory", f"{memory_mib}m"] if memory_mib else []),
         ]
 
-    def start(self, command: Sequence[str], env: Mapping[str, str], name: str) -> Process:
+    def start(
+        self, command: Sequence[str], env: Mapping[str, str], name: str, progress_log: Path
+    ) -> Process:
         inherited = {k: os.environ[k] for k in PASSTHROUGH if k in os.environ}
-        container_env = {**inherited, **env}
+        in_container = f"{CONTAINER_JOB_DIR}/{progress_log.name}"
+        container_env = {**inherited, **env, PROGRESS_LOG: in_container}
         argv = [self.engine, "run", "--rm", "--network=host", "--name", name, *self.limits]
+        argv += ["--volume", f"{progress_log.parent}:{CONTAINER_JOB_DIR}"]
         if self.init:
             argv.append("--init")
         for key in container_env:
             argv += ["--env", key]
         argv += [self.image, *command]
         # Values travel in the engine's environment, never on its command line (`ps` shows that).
-        proc = subprocess.Popen(argv, env={**os.environ, **container_env}, start_new_session=True)
+        proc = subprocess.Popen(
+            argv,
+            env={**os.environ, **container_env},
+            start_new_session=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         return _Container(proc, self.engine, name)
 
 
@@ -144,6 +172,8 @@ class _Group:
 
     def __init__(self, proc: subprocess.Popen[bytes]) -> None:
         self.proc = proc
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
 
     def wait(self) -> int:
         return self.proc.wait()
@@ -187,11 +217,24 @@ def run_attempt(
     name: str,
     timeout: float | None,
     stop: threading.Event,
+    progress_log: Path,
+    on_line: Callable[[str, str], None],
 ) -> Attempt:
-    """Run one attempt to its end; on timeout or `stop`, SIGTERM and then SIGKILL."""
+    """Run one attempt to its end; on timeout or `stop`, SIGTERM and then SIGKILL.
+
+    Each line the attempt writes goes to `on_line(stream, line)` ("stdout" or "stderr", without
+    its newline), from a thread per stream, as it is written.
+    """
     started = time.time()
     deadline = None if timeout is None else time.monotonic() + timeout
-    process = launcher.start(command, env, name)
+    process = launcher.start(command, env, name, progress_log)
+    readers = [
+        threading.Thread(target=_pump, args=(pipe, stream, on_line), daemon=True)
+        for stream, pipe in (("stdout", process.stdout), ("stderr", process.stderr))
+        if pipe is not None
+    ]
+    for reader in readers:
+        reader.start()
     timed_out = False
     term_at: float | None = None
     killed = False
@@ -206,6 +249,9 @@ def run_attempt(
             killed = True
         time.sleep(POLL_SECONDS)
     code = process.wait()
+    drained_by = time.monotonic() + DRAIN_SECONDS
+    for reader in readers:
+        reader.join(max(0.0, drained_by - time.monotonic()))
     return Attempt(
         exit_code=128 - code if code < 0 else code,
         started_at=started,
@@ -215,10 +261,16 @@ def run_attempt(
     )
 
 
+def _pump(pipe: IO[bytes], stream: str, on_line: Callable[[str, str], None]) -> None:
+    with pipe:
+        for raw in pipe:
+            on_line(stream, raw.decode("utf-8", errors="replace").rstrip("\r\n"))
+
+
 def find_entrypoint() -> Path:
     """The image's entrypoint.sh: beside the source tree, among installed scripts, or in `/`."""
     candidates = [
-        Path(__file__).resolve().parent.parent / "entrypoint.sh",
+        Path(__file__).resolve().parents[2] / "entrypoint.sh",
         Path(sysconfig.get_path("scripts")) / "entrypoint.sh",
         Path("/entrypoint.sh"),
     ]
