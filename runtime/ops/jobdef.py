@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runtime.errors import UsageError
+from runtime import documents
+from runtime.errors import InputNotFound, UsageError
+from runtime.params import placeholders
 
-REF = "Ref::"
 MAX_ATTEMPTS = 10
 MAX_RULES = 5
 
@@ -58,13 +59,15 @@ class JobDefinition:
     @property
     def placeholders(self) -> list[str]:
         """The parameter names the command refers to, in order of first use."""
-        names = [arg[len(REF) :] for arg in self.command if arg.startswith(REF)]
-        return list(dict.fromkeys(names))
+        return placeholders.names(self.command)
 
-    def command_for(self, given: Mapping[str, str]) -> list[str]:
+    def command_for(self, given: Mapping[str, str], *, supplied_later: bool = False) -> list[str]:
         """Substitute `Ref::name` arguments: given values over the definition's defaults.
 
         As in Batch, a placeholder is a whole argument; text around `Ref::` is left alone.
+        A placeholder with no value is an error, unless `supplied_later` (a manifest's items
+        will supply it): then it stays `Ref::name`, as Batch passes it, and the container
+        reads it as not given (runtime.params.placeholders).
         """
         known = set(self.placeholders) | set(self.defaults)
         unknown = sorted(set(given) - known)
@@ -72,9 +75,8 @@ class JobDefinition:
             raise UsageError(
                 "; ".join(_unknown_message(name, known, self.name) for name in unknown)
             )
-        values = {**self.defaults, **given}
-        missing = [name for name in self.placeholders if name not in values]
-        if missing:
+        command, missing = placeholders.substitute(self.command, {**self.defaults, **given})
+        if missing and not supplied_later:
             raise UsageError(
                 f"job definition {self.name!r} needs "
                 + ", ".join(f"-p {name}=VALUE" for name in missing)
@@ -82,7 +84,7 @@ class JobDefinition:
                 + ", ".join(f"Ref::{name}" for name in missing)
                 + " and the definition has no default)"
             )
-        return [values[arg[len(REF) :]] if arg.startswith(REF) else arg for arg in self.command]
+        return command
 
     def action_after(self, exit_code: int | None, status_reason: str, reason: str | None) -> str:
         """RETRY or EXIT: the first matching rule decides, and no match means retry (as Batch)."""
@@ -100,24 +102,34 @@ def glob_match(pattern: str, value: str) -> bool:
 
 
 def load(path: str | Path) -> JobDefinition:
-    source = Path(path)
+    """Read and check a RegisterJobDefinition file (read as every user document is: bounded)."""
+    return parse(load_document(path), str(path))
+
+
+def load_document(path: str | Path) -> Any:
+    """The JSON document of a job definition file, as it would be sent to Batch.
+
+    A missing file is a usage error here, not 66: JOBDEF is the command's own argument, so the
+    command line is what needs fixing.
+    """
+    source = str(path)
     try:
-        text = source.read_text(encoding="utf-8")
-    except FileNotFoundError:
+        text = documents.read_text(source, "job definition")
+    except InputNotFound:
         raise UsageError(
-            f"job definition {str(source)!r} does not exist: give the path of a "
+            f"job definition {source!r} does not exist: give the path of a "
             "RegisterJobDefinition JSON file, e.g. docker/job-definitions/ingest.json"
         ) from None
-    except OSError as exc:
-        raise UsageError(f"job definition {str(source)!r} can't be read: {exc}") from None
     try:
-        document = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise UsageError(
-            f"job definition {str(source)!r} is not valid JSON: {exc.msg} at line {exc.lineno} "
+            f"job definition {source!r} is not valid JSON: {exc.msg} at line {exc.lineno} "
             f"column {exc.colno}; fix the file"
         ) from None
-    return parse(document, str(source))
+    except (RecursionError, ValueError) as exc:
+        reason = "it is nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise UsageError(f"job definition {source!r} is not usable JSON: {reason}") from None
 
 
 def parse(document: Any, source: str) -> JobDefinition:
@@ -146,11 +158,11 @@ def parse(document: Any, source: str) -> JobDefinition:
         problems.append("timeout.attemptDurationSeconds must be a positive integer")
         seconds = None
     linux = _object(props.get("linuxParameters", {}), "linuxParameters", problems)
-    resources = {
-        r.get("type"): r.get("value")
-        for r in props.get("resourceRequirements", [])
-        if isinstance(r, dict)
-    }
+    requirements = props.get("resourceRequirements", [])
+    if not isinstance(requirements, list):
+        problems.append("containerProperties.resourceRequirements must be a list of {type, value}")
+        requirements = []
+    resources = {r.get("type"): r.get("value") for r in requirements if isinstance(r, dict)}
     name = doc.get("jobDefinitionName")
     if not isinstance(name, str) or not name:
         problems.append("jobDefinitionName must be a non-empty string")
@@ -210,6 +222,10 @@ def _rules(value: Any, problems: list[str]) -> tuple[ExitRule, ...]:
         action = str(entry.get("action", "")).upper()
         if action not in ("RETRY", "EXIT"):
             problems.append(f"{where}.action must be RETRY or EXIT")
+            continue
+        conditions = ("onExitCode", "onStatusReason", "onReason")
+        if any(not isinstance(entry.get(key, ""), str) for key in conditions):
+            problems.append(f"{where}: onExitCode, onStatusReason and onReason must be text")
             continue
         rules.append(
             ExitRule(

@@ -14,10 +14,9 @@ import re
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from runtime import params, registry, uris
+from runtime import documents, params, registry
 from runtime.errors import UsageError
 from runtime.ops import aws, jobdef
 from runtime.ops.arguments import Parser, pairs
@@ -38,8 +37,9 @@ def load_definition(ref: str) -> Submittable:
     """A path ending in .json is a local RegisterJobDefinition file (submitted by its name);
     anything else names a registered definition, `name` or `name:revision`."""
     if ref.endswith(".json"):
-        definition = jobdef.load(ref)
-        return Submittable(definition, json.loads(Path(ref).read_text()), definition.name)
+        document = jobdef.load_document(ref)
+        definition = jobdef.parse(document, ref)
+        return Submittable(definition, document, definition.name)
     batch = aws.client("batch")
     name, _, revision = ref.partition(":")
     found = aws.call(
@@ -79,13 +79,10 @@ def build_request(
     """Validate everything a container would, then return the SubmitJob request.
 
     With a manifest, a placeholder without a value stays `Ref::name`, as Batch passes it, and
-    each manifest item must supply that parameter instead.
+    each manifest item must supply that parameter instead (runtime.params.placeholders).
     """
-    values = dict(given)
-    if manifest is not None:
-        unresolved = set(job.definition.placeholders) - set(job.definition.defaults)
-        values = {**{name: f"Ref::{name}" for name in unresolved}, **given}
-    task, argv = task_of(job.definition.command_for(values))
+    command = job.definition.command_for(given, supplied_later=manifest is not None)
+    task, argv = task_of(command)
     size = array_size
     if manifest is not None:
         size = _check_manifest(task, argv, manifest)
@@ -113,20 +110,18 @@ def build_request(
 
 def _check_manifest(task: registry.Task, argv: list[str], manifest: str) -> int:
     """Parse every manifest item as its array child will; return the number of items."""
-    text = uris.read_text(manifest)
-    stripped = text.lstrip()
-    count = (
-        len(json.loads(stripped))
-        if stripped.startswith("[")
-        else sum(1 for line in text.splitlines() if line.strip())
-    )
+    text = documents.read_text(manifest, "--manifest")
+    try:
+        count = len(params.manifest.items(text))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     for index in range(count):
         try:
             params.parse(
                 task.params,
                 [*argv, "--manifest", manifest],
                 array_index=index,
-                read_text=lambda _uri: text,
+                read_text=lambda _uri, _what: text,
             )
         except UsageError as exc:
             raise UsageError(f"manifest item {index}: {exc}") from None
