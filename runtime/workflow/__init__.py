@@ -1,0 +1,1 @@
+"""Workflows: a graph of jobs in one YAML file, run locally or compiled to SubmitJob calls."""
