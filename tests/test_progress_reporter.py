@@ -71,19 +71,6 @@ def test_exactly_one_final_event_and_nothing_after_it(progress_http: ProgressSer
     assert [e["status"] for e in progress_http.accepted()] == ["STARTING", "SUCCEEDED"]
 
 
-def test_update_is_cheap() -> None:
-    reporter = Reporter(task="unit", job=Job("job-unit"), log=structlog.get_logger())
-    calls = 100_000
-    started = time.perf_counter()
-    for i in range(calls):
-        reporter.update(i / calls, stage="gdal")
-    per_call = (time.perf_counter() - started) / calls
-    reporter.succeeded(None)
-    reporter.close(1)
-
-    assert per_call < 20e-6, f"{per_call * 1e6:.1f} µs per update"
-
-
 @pytest.mark.parametrize(
     ("header", "expected"),
     [(None, None), ("", None), ("7", 7.0), ("soon", None), ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0)],
