@@ -150,3 +150,17 @@ def hog(ctx: TaskContext, megabytes: int = 200, lines: int = 10, marker: str = "
     if marker:
         Path(marker).write_text(str(os.getpid()))
     ctx.wait(600)
+
+
+@task
+def upload_then_hang(ctx: TaskContext, bucket: str, key: str, marker: str) -> None:
+    """Start an S3 multipart upload, declare it, then hang until killed."""
+    import boto3
+
+    s3 = boto3.client("s3")
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    ctx.track_upload(bucket, key, upload_id)
+    s3.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=1, Body=b"x" * 1024)
+    Path(marker).write_text(str(os.getpid()))
+    ctx.log.info("upload.open", upload_id=upload_id)
+    time.sleep(600)

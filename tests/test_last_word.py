@@ -160,3 +160,22 @@ def _largest_in_tree(root: int) -> int:
         tree.append(pid)
         todo += map(int, Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
     return max(tree, key=lambda pid: int(Path(f"/proc/{pid}/statm").read_text().split()[1]))
+
+
+def test_a_killed_task_leaves_no_multipart_upload_open(
+    aws_env: dict[str, str], s3: Any, bucket: str, tmp_path: Path
+) -> None:
+    marker = tmp_path / "pid"
+    args = ["--bucket", bucket, "--key", "out/big.tif", "--marker", str(marker)]
+    proc = start_cli(["upload-then-hang", *args], base_env(**aws_env))
+    before = wait_for_event(proc, "upload.open")
+    assert len(s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])) == 1
+    os.kill(int(marker.read_text()), signal.SIGKILL)
+    out, err = proc.communicate(timeout=30)
+    run = Run(proc.returncode, "".join(before) + out, err, parse_events("".join(before) + out))
+
+    assert run.returncode == 137, run.stdout + run.stderr
+    aborted = run.one("upload.aborted")
+    assert aborted["uri"] == f"s3://{bucket}/out/big.tif"
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    assert run.events[-1]["event"] == "task.failed"
