@@ -1,15 +1,20 @@
-"""The operator's commands against moto's server: submit, schedule, status, logs."""
+"""The operator's commands against moto's server: submit, schedule, status, logs.
+
+`status` and `logs` also find local jobs in the local state (without AWS) and jobs Batch does
+not know in the runtime's own log group.
+"""
 
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
-from tests.conftest import base_env, run_cli
+from tests.conftest import base_env, run_cli, start_cli
 
 QUEUE = "ops-queue"
 
@@ -228,3 +233,78 @@ def test_logs_shows_a_runtime_run_from_its_cloudwatch_stream(
     lines = logs.stdout.splitlines()
     assert any(" info    task.started  params=" in line for line in lines), logs.stdout
     assert any("task.succeeded" in line and "from-the-worker" in line for line in lines)
+
+
+def test_status_and_logs_read_local_jobs_without_aws(tmp_path: Path) -> None:
+    closed = "http://127.0.0.1:9"  # nothing listens: a call to AWS would fail
+    env = base_env(BATCH_TASK_HOME=str(tmp_path / "home"), AWS_ENDPOINT_URL=closed)
+    path = jobdef(tmp_path, "local-def")
+    ran = run_cli(["local", str(path), "-p", "name=here", "--json"], env)
+    assert ran.returncode == 0, ran.stderr
+    job_id = json.loads(ran.stdout.splitlines()[-1])["jobs"][0]["jobId"]
+    status = run_cli(["status", job_id, "--json"], env)
+    assert status.returncode == 0, status.stderr
+    info = json.loads(status.stdout)
+    assert (info["jobId"], info["status"], info["task"]) == (job_id, "SUCCEEDED", "typed")
+    assert [a["exitCode"] for a in info["attempts"]] == [0]
+    assert info["progress"]["status"] == "SUCCEEDED" and info["progress"]["progress"] == 1.0
+    assert "local-def (" in run_cli(["status", job_id], env).stdout
+    logs = run_cli(["logs", job_id], env)
+    assert logs.returncode == 0, logs.stderr
+    lines = logs.stdout.splitlines()
+    assert " info    task.started  " in lines[0] and "task.succeeded" in lines[-1]
+    assert '"name": "here"' in lines[-1]
+
+    array = run_cli(["local", str(path), "-p", "name=a", "--array-size", "2", "--json"], env)
+    parent = json.loads(array.stdout.splitlines()[-1])["jobs"][0]["jobId"]
+    info = json.loads(run_cli(["status", parent, "--json"], env).stdout)
+    assert info["array"]["statusSummary"]["SUCCEEDED"] == 2
+    assert sorted(info["array"]["progress"]) == [f"{parent}:0", f"{parent}:1"]
+    logged = run_cli(["logs", parent], env).stdout
+    assert "array_index=0" in logged and "array_index=1" in logged
+    assert logged.count("task.succeeded") == 2
+
+
+def test_logs_follows_a_local_job_while_it_runs(tmp_path: Path) -> None:
+    env = base_env(BATCH_TASK_HOME=str(tmp_path / "home"))
+    body = json.loads(jobdef(tmp_path, "follow-def").read_text())
+    body["containerProperties"]["command"] = ["block", "--seconds", "2"]
+    path = tmp_path / "follow.json"
+    path.write_text(json.dumps(body))
+    local = start_cli(["local", str(path)], env)
+    assert local.stderr is not None
+    line = local.stderr.readline()
+    assert "recorded in" in line, line
+    job_id = line.split(": recorded in")[0].split()[-1]
+    follow = run_cli(["logs", job_id, "--follow"], env, timeout=60)
+    assert local.wait(60) == 0
+    assert follow.returncode == 0, follow.stderr
+    assert "block.sleeping" in follow.stdout
+    assert "task.succeeded" in follow.stdout.splitlines()[-1]
+
+
+def test_logs_and_status_find_a_runtime_logged_job_batch_does_not_know(
+    tmp_path: Path, batch_env: dict[str, str]
+) -> None:
+    group = "/batch-task/unknown-to-batch"
+    mine, other = str(uuid.uuid4()), str(uuid.uuid4())
+    for job_id, name in ((mine, "mine"), (other, "not-mine")):
+        env = {**batch_env, "CLOUDWATCH_LOG_GROUP": group, "AWS_BATCH_JOB_ID": job_id}
+        assert run_cli(["typed", "--name", name], env).returncode == 0
+    env = {**batch_env, "CLOUDWATCH_LOG_GROUP": group, "BATCH_TASK_HOME": str(tmp_path)}
+    logs = run_cli(["logs", mine], env)
+    assert logs.returncode == 0, logs.stderr
+    lines = logs.stdout.splitlines()
+    assert "task.started" in lines[0] and "task.succeeded" in lines[-1]
+    assert '"name": "mine"' in lines[-1] and "not-mine" not in logs.stdout
+    status = run_cli(["status", mine, "--json"], env)
+    assert status.returncode == 0, status.stderr
+    info = json.loads(status.stdout)
+    assert (info["status"], info["task"]) == ("SUCCEEDED", "typed")
+    assert [a["exitCode"] for a in info["attempts"]] == [0]
+    unknown = run_cli(["logs", str(uuid.uuid4())], env)
+    assert unknown.returncode == 66
+    assert f"log group '{group}' has no events of it" in unknown.stderr
+    without_group = {**batch_env, "BATCH_TASK_HOME": str(tmp_path)}
+    hint = run_cli(["logs", mine], without_group)
+    assert hint.returncode == 66 and "set CLOUDWATCH_LOG_GROUP" in hint.stderr

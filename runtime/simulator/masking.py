@@ -10,8 +10,11 @@ treated as secret.
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from collections.abc import Mapping, Sequence
+from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 
 from runtime import registry
@@ -50,12 +53,29 @@ def for_job(
     """The masks for a job running `command`, its `Ref::`s filled from `given` and defaults."""
     values = {**definition.defaults, **given}
     redact = Redactor()
-    secret_flags = _secret_flags(command, environ)
+    # A task module may print while it is imported; what it prints (this process's command line
+    # with its -p values, say) is shown once the masks are known.
+    printed = io.StringIO()
+    with redirect_stdout(printed), redirect_stderr(printed):
+        secret_flags = _secret_flags(command, environ)
+    try:
+        return _masking(definition, values, command, secret_flags, redact)
+    finally:
+        sys.stderr.write(redact(printed.getvalue()))
+
+
+def _masking(
+    definition: jobdef.JobDefinition,
+    values: Mapping[str, str],
+    command: Sequence[str],
+    secret_flags: set[str] | None,
+    redact: Redactor,
+) -> Masking:
     refs = _refs(definition, command)
     if secret_flags is None:
         for value in values.values():
             redact.add(value)
-        return Masking(frozenset(values), frozenset(refs), redact)
+        return Masking(frozenset(values), frozenset(refs.values()), redact)
     positions = set()
     for i, arg in enumerate(command):
         flag, has_value, value = arg.partition("=")
