@@ -9,6 +9,9 @@ laptop and on Batch:
   are too large for SubmitJob: then the largest are written as a `--params` document under the
   run's state, and their Batch parameter is left as the literal `Ref::name`, which the runtime
   reads as "not given", so the document's value applies even over a definition's default.
+
+Every value is text, in manifests and documents too, exactly as Batch parameters carry it, so a
+job reads the same value whichever way it came, and validation (plan.py) parses that text.
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ def compile_node(
     """
     if node.array_size is not None:
         chosen = list(range(node.array_size)) if indexes is None else indexes
-        items = [node.children[i] for i in chosen]  # type: ignore[index]
+        items = [_texts(node.children[i]) for i in chosen]  # type: ignore[index]
         if len(items) > 1:
             name = manifest_name(node.name, suffix)
             return CompiledJob(
@@ -65,7 +68,8 @@ def compile_node(
                 array_size=len(items),
                 indexes=chosen,
             )
-        return _plain(node, items[0], uri_of, suffix, indexes=chosen)
+        only = node.children[chosen[0]]  # type: ignore[index]
+        return _plain(node, only, uri_of, suffix, indexes=chosen)
     return _plain(node, node.params, uri_of, suffix)
 
 
@@ -81,7 +85,7 @@ def _plain(
     for key in sorted(parameters, key=lambda k: len(parameters[k]), reverse=True):
         if _size(parameters) <= MAX_PARAMETER_BYTES:
             break
-        moved[key] = values[key]
+        moved[key] = parameters[key]
         parameters[key] = f"Ref::{key}"
     job = CompiledJob(parameters=parameters, indexes=indexes)
     if moved:
@@ -89,6 +93,11 @@ def _plain(
         job.extra_args = ["--params", uri_of(name)]
         job.files[name] = json.dumps(moved)
     return job
+
+
+def _texts(values: dict[str, Any]) -> dict[str, str]:
+    """Items as Batch parameters would carry them, so a job reads the same from either."""
+    return {k: as_text(v) for k, v in values.items()}
 
 
 def local_parameters(node: PlannedNode, job: CompiledJob) -> dict[str, str]:
