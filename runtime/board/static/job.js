@@ -150,8 +150,8 @@ function jobPage(main, jobId, allowTerminate) {
     try {
       job = await api(`/api/jobs/${encodeURIComponent(jobId)}`);
     } catch (error) {
-      title.textContent = `No job ${jobId}`;
-      head.replaceChildren(h("p", {}, error.message));
+      title.textContent = `No job ${jobId} (yet)`;
+      head.replaceChildren(h("p", {}, `${error.message}; this page shows it as soon as it is recorded.`));
       return;
     }
     renderJob();

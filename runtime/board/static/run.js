@@ -78,13 +78,16 @@ function runPage(main, runId) {
     try {
       run = await api(`/api/runs/${encodeURIComponent(runId)}`);
     } catch (error) {
-      title.textContent = `No workflow run ${runId}`;
-      head.replaceChildren(h("p", {}, error.message));
+      title.textContent = `No workflow run ${runId} (yet)`;
+      head.replaceChildren(h("p", {}, `${error.message}; this page shows it as soon as it is recorded.`));
       return;
     }
     render();
   }
-  live.on("run", (event) => { if (event.run_id === runId && run) { run.nodes = event.nodes; render(); } });
+  live.on("run", (event) => {
+    if (event.run_id !== runId) return;
+    if (run) { run.nodes = event.nodes; render(); } else load();
+  });
   live.on("reset", load);
   return load();
 }
