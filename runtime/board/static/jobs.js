@@ -57,19 +57,32 @@ function jobsPage(main) {
     queueSelect.value = state.queue;
   }
 
-  function jobRow(row, index) {
+  function jobRow(row) {
     const link = h("a", { href: `/jobs/${encodeURIComponent(row.job_id)}` }, row.name || row.job_id);
-    return h("tr", { "data-job": row.job_id, class: index === state.selected ? "selected" : "" },
+    return h("tr", { "data-job": row.job_id },
       h("td", {}, statusBadge(row.status)),
       h("td", {}, link),
       h("td", { class: "id" }, row.job_id),
       h("td", {}, row.queue || ""),
       h("td", {}, timeCell(row.created_at)),
-      h("td", {}, duration(row.started_at, row.stopped_at)),
+      h("td", { class: "took" }, duration(row.started_at, row.stopped_at)),
       h("td", {}, row.progress === null || row.progress === undefined ? "" :
         [progressBar(row.progress), " ", percent(row.progress), row.stage ? ` ${row.stage}` : ""]),
       h("td", {}, row.array_size ? childrenBar(row.children, row.array_size) : ""),
       h("td", {}, row.run_id ? h("a", { href: `/runs/${encodeURIComponent(row.run_id)}` }, row.run_id) : ""));
+  }
+
+  // Rows are rebuilt only when their job changed, and moved only when the order did, so the
+  // keyboard focus and the selection stay where they are while events arrive.
+  const built = new Map();
+  function rowFor(row) {
+    const key = JSON.stringify(row);
+    const known = built.get(row.job_id);
+    if (known && known.key === key) return known.tr;
+    const tr = jobRow(row);
+    if (known && known.tr.parentNode) known.tr.replaceWith(tr);
+    built.set(row.job_id, { key, tr, row });
+    return tr;
   }
 
   function render() {
@@ -78,9 +91,15 @@ function jobsPage(main) {
     renderCounts(all);
     const shown = all.filter(matches);
     state.selected = Math.min(state.selected, Math.max(0, shown.length - 1));
-    body.replaceChildren(...shown.map(jobRow));
+    const trs = shown.map(rowFor);
+    const same = trs.length === body.children.length && trs.every((tr, i) => body.children[i] === tr);
+    if (!same) body.replaceChildren(...trs);
+    trs.forEach((tr, i) => tr.classList.toggle("selected", i === state.selected));
     empty.hidden = shown.length > 0;
     const runs = [...state.runs.values()].sort((a, b) => (b.created_at || "").localeCompare(a.created_at || ""));
+    const runsKey = JSON.stringify(runs);
+    if (runsKey === shownRuns) return;
+    shownRuns = runsKey;
     runsBody.replaceChildren(...runs.map((run) => h("tr", {},
       h("td", {}, h("a", { href: `/runs/${encodeURIComponent(run.run_id)}` }, run.run_id)),
       h("td", {}, run.workflow || ""),
@@ -88,6 +107,7 @@ function jobsPage(main) {
       h("td", {}, Object.entries(run.nodes || {}).map(([name, node]) =>
         h("span", { class: "small" }, `${name} `, statusBadge(node.status), "  "))))));
   }
+  let shownRuns = "";
   const later = throttled(render);
 
   async function load() {
@@ -123,6 +143,10 @@ function jobsPage(main) {
       rows[state.selected].querySelector("a").click();
     }
   });
-  setInterval(render, 5000);  // durations of running jobs
+  setInterval(() => {  // durations of running jobs
+    for (const { tr, row } of built.values()) {
+      if (row.started_at && !row.stopped_at) tr.querySelector(".took").textContent = duration(row.started_at, null);
+    }
+  }, 5000);
   return load();
 }
