@@ -13,35 +13,11 @@ from typing import Any
 
 import pytest
 
-from runtime.job import Job
-from runtime.sinks import Record, papertrail
-from runtime.sinks.queue import QueuedSink
+from runtime.sinks import Record
 from tests.conftest import base_env, run_cli
 from tests.fixtures.rsyslog import Rsyslog
+from tests.fixtures.syslog import BUDGET, records, sink_for
 from tests.test_sinks_cloudwatch import stdout_lines
-
-BUDGET = 5.0
-
-
-def records(count: int, start: float | None = None, size: int = 0) -> list[Record]:
-    """Numbered events as the supervisor hands them over, a millisecond apart."""
-    start = time.time() if start is None else start
-    payload = "x" * size
-    return [
-        Record(
-            json.dumps({"timestamp": f"t{n}", "event": "bench.line", "n": n, "payload": payload}),
-            start + n / 1000,
-            "info",
-        )
-        for n in range(count)
-    ]
-
-
-def sink_for(url: str, ca_file: Path | None = None, task: str = "t", job: str = "j") -> QueuedSink:
-    env = {"PAPERTRAIL_URL": url}
-    if ca_file is not None:
-        env["SSL_CERT_FILE"] = str(ca_file)
-    return papertrail.from_env(env, task=task, job=Job(job))
 
 
 @pytest.mark.parametrize("kind", ["tls", "tcp"])
@@ -73,9 +49,7 @@ def test_events_emitted_while_delivering_all_arrive(
     assert [line.message for line in received] == [record.line for record in sent]
 
 
-def test_severity_and_time_come_from_the_record(
-    rsyslog: Rsyslog, tls_ca: tuple[Any, Path]
-) -> None:
+def test_severity_and_time_come_from_the_record(rsyslog: Rsyslog, tls_ca: tuple[Any, Path]) -> None:
     """The line is never parsed: a line that is not even JSON keeps its record's facts."""
     sink = sink_for(rsyslog.url("tls"), tls_ca[1])
     when = 1_764_460_800.25  # 2025-11-30T00:00:00.250Z

@@ -77,6 +77,8 @@ class QueuedSink(Generic[Item]):
         self._closing.set()
         self._wake.set()
         self._thread.join(max(0.0, budget_seconds))
+        if self._thread.is_alive():
+            self.error = self.error or "still delivering when the exit budget ran out"
         with self._count_lock:
             queued = len(self._records) + self._in_flight
             return self._dropped + queued + self._transport.unconfirmed()

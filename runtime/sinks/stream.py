@@ -15,7 +15,9 @@ send one, and rsyslog then lost 1,000 to 1,700 of 2,002 events (FINDINGS "Logs")
 - A connection that fails any other way has its unconfirmed events written again, first, on
   the next one: at least once, in order, possibly twice for events the server did read.
 - A connection is closed cleanly and replaced after `ROTATE_BYTES` or `ROTATE_SECONDS`, which
-  bounds both what is held for replay and what a failure can duplicate.
+  bounds what a failure can duplicate. A server that keeps failing connections before they
+  confirm anything makes the replay grow; past `MAX_REPLAY_BYTES` its oldest events are given
+  up on and counted as lost.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ SETTLE_TIMEOUT = 5.0
 SEND_INTERVAL = 0.2
 ROTATE_BYTES = 1 << 20
 ROTATE_SECONDS = 30.0
+MAX_REPLAY_BYTES = 8 << 20
 
 
 @dataclass(frozen=True)
@@ -72,16 +75,21 @@ class StreamTransport:
         """Written on the current connection, not yet known to be read."""
         self._replay: list[bytes] = []
         """Written on a connection that failed before confirming them: to write again."""
+        self._given_up = 0
 
     def prepare(self, record: Record) -> tuple[bytes, int]:
         data = self._format(record)
         return data, len(data)
 
     def send(self, batch: list[bytes], timeout: float) -> int:
-        self._write(batch, timeout)
-        if self._carried >= ROTATE_BYTES or time.monotonic() - self._opened >= ROTATE_SECONDS:
+        """Write the batch, after closing a connection that has carried enough (which confirms
+        what it carried); the batch joins the unconfirmed events only once written."""
+        if self._sock is not None and (
+            self._carried >= ROTATE_BYTES or time.monotonic() - self._opened >= ROTATE_SECONDS
+        ):
             with contextlib.suppress(Retry):
                 self.settle(min(SETTLE_TIMEOUT, timeout))
+        self._write(batch, timeout)
         return 0
 
     def settle(self, timeout: float) -> None:
@@ -98,7 +106,7 @@ class StreamTransport:
         self._unconfirmed.clear()
 
     def unconfirmed(self) -> int:
-        return len(self._unconfirmed) + len(self._replay)
+        return len(self._unconfirmed) + len(self._replay) + self._given_up
 
     def close(self) -> None:
         if self._sock is not None:
@@ -148,6 +156,10 @@ class StreamTransport:
             self._sock = None
         self._replay = self._unconfirmed + self._replay
         self._unconfirmed = []
+        held = sum(map(len, self._replay))
+        while held > MAX_REPLAY_BYTES:
+            held -= len(self._replay.pop(0))
+            self._given_up += 1
 
 
 def close_cleanly(sock: socket.socket, deadline: float) -> bool:
