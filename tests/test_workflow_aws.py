@@ -191,3 +191,40 @@ def test_submit_needs_an_s3_workflow_state(tmp_path: Path, env: dict) -> None:
     local = {**env, "WORKFLOW_STATE": str(tmp_path / "runs")}
     result = run_cli(["workflow", "submit", wide_flow(tmp_path, 2), "--queue", QUEUE], local)
     assert result.returncode == 64 and "WORKFLOW_STATE" in result.stderr
+
+
+def test_schedule_round_trip_runs_the_stored_workflow(
+    tmp_path: Path, env: dict, bucket: str
+) -> None:
+    path = wide_flow(tmp_path, 3)
+    role = "arn:aws:iam::123456789012:role/scheduler"
+    args = ["schedule", "create", "wf-nightly", "--expression", "cron(0 3 * * ? *)"]
+    args += ["--workflow", path, "--queue", QUEUE, "--role-arn", role, "-p", "out=/nightly"]
+    created = run_cli(args, env)
+    assert created.returncode == 0, created.stderr
+    schedule = boto3.client("scheduler").get_schedule(Name="wf-nightly")
+    assert schedule["Target"]["Arn"] == "arn:aws:scheduler:::aws-sdk:batch:submitJob"
+    submit = json.loads(schedule["Target"]["Input"])
+    assert "batch-task-workflow-launcher" in submit["JobDefinition"]
+    command = submit["ContainerOverrides"]["Command"]
+    flow_uri = f"s3://{bucket}/runs/schedules/wf-nightly.json"
+    assert command == ["workflow", "submit", flow_uri, "--queue", QUEUE, "-p", "out=/nightly"]
+    stored = json.loads(
+        boto3.client("s3")
+        .get_object(Bucket=bucket, Key="runs/schedules/wf-nightly.json")["Body"]
+        .read()
+    )
+    assert stored["nodes"]["root"]["job_definition"].startswith("wf-step:")
+    # What the launcher job does when the schedule fires: the same command, in the image.
+    launcher_env = {
+        **env,
+        **{e["Name"]: e["Value"] for e in submit["ContainerOverrides"]["Environment"]},
+    }
+    launched = run_cli(command, launcher_env)
+    assert launched.returncode == 0, launched.stderr
+    run = run_record(bucket, launched.stdout.splitlines()[-1])
+    assert run["workflow"] == "wide" and run["inputs"] == {"out": "/nightly"}
+    jobs = describe([n["job_id"] for n in run["nodes"].values()])
+    assert all("wf-step:" in j["jobDefinition"] for j in jobs.values())
+    assert "wf-nightly" in run_cli(["schedule", "list"], env).stdout
+    assert run_cli(["schedule", "delete", "wf-nightly"], env).returncode == 0

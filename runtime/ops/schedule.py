@@ -76,6 +76,10 @@ def _pascal(value: Any, shape: Any) -> Any:
 
 
 def main(args: list[str]) -> int:
+    if args[:1] == ["create"] and any(a.split("=")[0] == "--workflow" for a in args):
+        from runtime.workflow.schedule import create
+
+        return create(args[1:])
     parser = Parser(prog="batch-task schedule", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     create = commands.add_parser("create", help="create a recurring submission")
@@ -83,6 +87,7 @@ def main(args: list[str]) -> int:
     create.add_argument("--expression", required=True, help="rate(...), cron(...) or at(...)")
     create.add_argument("--role-arn", required=True, help="role Scheduler assumes to submit")
     create.add_argument("--timezone", help="IANA time zone of a cron expression (default UTC)")
+    create.add_argument("--workflow", metavar="FLOW", help="schedule a workflow (no JOBDEF)")
     add_job_arguments(create)
     commands.add_parser("list", help="list the schedules")
     delete = commands.add_parser("delete", help="delete a schedule")

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runtime.errors import TaskError
+
 NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 NODE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 NODE_FIELDS = (
@@ -59,6 +61,11 @@ def load(path: str | Path, problems: list[str]) -> Flow | None:
 
     source = Path(path)
     try:
+        if "://" in str(path):
+            from runtime import uris
+
+            document = yaml.safe_load(uris.read_text(str(path)))
+            return parse(document, Path(str(path).split("://", 1)[1]), problems)
         document = yaml.safe_load(source.read_text(encoding="utf-8"))
     except FileNotFoundError:
         problems.append(f"workflow file {str(source)!r} does not exist")
@@ -68,6 +75,9 @@ def load(path: str | Path, problems: list[str]) -> Flow | None:
         return None
     except yaml.YAMLError as exc:
         problems.append(f"workflow file {str(source)!r} is not valid YAML: {exc}")
+        return None
+    except TaskError as exc:
+        problems.append(f"workflow file {str(path)!r} can't be read: {exc}")
         return None
     return parse(document, source, problems)
 
