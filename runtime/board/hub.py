@@ -12,7 +12,7 @@ import json
 import sys
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,7 +40,7 @@ class Hub:
         self.log: deque[tuple[int, str, str]] = deque(maxlen=EVENTS_KEPT)
         self.next_id = int(time.time() * 1000)
         self.changed = threading.Condition()
-        self.refreshes = 0
+        self.refreshes: Counter[str] = Counter()
         self.errors: dict[str, str] = {}
         self.ready = threading.Event()
 
@@ -105,13 +105,13 @@ class Hub:
                         self.refresh_runs()
                     else:
                         self.refresh_source(source)  # type: ignore[arg-type]
+                    self.refreshes[name] += 1
                     self.errors.pop(name, None)
                 except Exception as exc:
                     message = f"{type(exc).__name__}: {exc}"
                     if self.errors.get(name) != message:
                         print(f"batch-task board: refreshing {name}: {message}", file=sys.stderr)
                     self.errors[name] = message
-            self.refreshes += 1
             self.ready.set()
             stop.wait(max(0.05, min(due.values()) - time.monotonic()))
 
@@ -189,7 +189,7 @@ class Hub:
     def stats(self) -> dict[str, Any]:
         return {
             "jobs": len(self.rows),
-            "refreshes": self.refreshes,
+            "refreshes": dict(self.refreshes),
             "last_event_id": self.next_id,
             "errors": dict(self.errors),
             "calls": {s.name: dict(s.calls) for s in self.sources},
