@@ -17,12 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from runtime.simulator import jobs as simulator
-from runtime.simulator.describe import TERMINAL
 from runtime.workflow import compile
 from runtime.workflow.plan import Plan
 
 RUN_TAG = "batch-task:run-id"
 POLL_SECONDS = 0.1
+TERMINAL = ("SUCCEEDED", "FAILED")
 
 
 @dataclass
@@ -45,7 +45,7 @@ def child_by_child(plan: Plan, jobs: dict[str, NodeJob], name: str, dep: str) ->
     )
 
 
-def submit(plan: Plan, jobs: dict[str, NodeJob]) -> None:
+def submit(plan: Plan, jobs: dict[str, NodeJob], env: dict[str, str]) -> None:
     """Record every job as SubmitJob would create it, dependencies included."""
     for name in plan.order:
         if name not in jobs:
@@ -64,6 +64,7 @@ def submit(plan: Plan, jobs: dict[str, NodeJob]) -> None:
         job.local = simulator.submit(
             definition,
             job.parameters,
+            env=env,
             job_id=job.job_id,
             array_size=job.compiled.array_size,
             command=command,
@@ -78,9 +79,11 @@ def run(
     parallel: int,
     stop: threading.Event,
     on_change: Callable[[], None],
+    env: dict[str, str],
 ) -> None:
-    """Run every job to its end; `on_change()` is called when a job ends and once a second."""
-    submit(plan, jobs)
+    """Run every job to its end; `on_change()` is called when a job ends and once a second.
+    `env` goes over each job definition's environment, as `local -e` does."""
+    submit(plan, jobs, env)
     slots = threading.Semaphore(max(1, parallel))
     threads = [
         threading.Thread(

@@ -31,10 +31,19 @@ def main(args: list[str]) -> int:
     parser.add_argument(
         "--parallel", type=int, default=None, metavar="N", help="jobs at once (default: CPUs)"
     )
+    parser.add_argument(
+        "-e",
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="environment over every job definition's, as for `local` (kept for resume)",
+    )
     ns = parser.parse_args(args)
     plan = make(ns.flow, pairs(ns.params, "-p"))
     store = Store.from_env()
     compiled = record.compiled_document(plan, "local")
+    compiled["env"] = pairs(ns.env, "-e")
     selection: dict[str, list[int] | None] = dict.fromkeys(plan.nodes)
     return run_local(plan, compiled, store, selection, ns.parallel)
 
@@ -75,7 +84,8 @@ def run_local(
 
     stop = threading.Event()
     with _interrupts(stop) as received:
-        execute.run(plan, jobs, parallel or cgroups.usable_cpus(), stop, on_change)
+        workers = parallel or cgroups.usable_cpus()
+        execute.run(plan, jobs, workers, stop, on_change, compiled.get("env") or {})
     run = status.refresh(compiled)
     record.save_record(store, run)
     print("\n".join(status.lines(run)))
