@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 import uuid
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import nullcontext
@@ -26,8 +24,8 @@ from typing import Any
 from runtime import cgroups
 from runtime.ops import jobdef
 from runtime.simulator import launch, masking
-from runtime.simulator.describe import STATUSES, TERMINAL, Unit, document
 from runtime.simulator.output import AttemptOutput, note
+from runtime.simulator.record import JobRecord, Unit
 from runtime.simulator.state import LocalState, child_id
 
 QUEUE = "local"
@@ -62,7 +60,7 @@ class LocalJob:
         self.launcher = launcher
         self.state = state
         self.masks = masks
-        self.shown = {
+        shown = {
             "jobName": definition.name,
             "jobQueue": QUEUE,
             "jobDefinition": definition.name,
@@ -74,12 +72,8 @@ class LocalJob:
         status = "PENDING" if depends_on else "RUNNABLE"
         self.main = Unit(job_id, None, status)
         self.children = [Unit(child_id(job_id, i), i, status) for i in range(array_size or 0)]
-        self.counts = Counter(c.status for c in self.children)
-        self.lock = threading.Lock()
         self.main.array_size = array_size if self.children else None
-        self._write(self.main)
-        for child in self.children:
-            self._write(child)
+        self.record = JobRecord(state, shown, self.main, self.children)
 
     @property
     def job_id(self) -> str:
@@ -105,7 +99,7 @@ class LocalJob:
 
     def describe(self) -> list[dict[str, Any]]:
         """DescribeJobs documents: the job, then each array child in index order."""
-        return [self._document(u) for u in [self.main, *self.children]]
+        return [self.record.document(u) for u in [self.main, *self.children]]
 
     def run(
         self,
@@ -126,9 +120,10 @@ class LocalJob:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="job") as pool:
             futures = [pool.submit(self._run_unit, u, stop, slots, ready) for u in units]
             while wait(futures, timeout=launch.POLL_SECONDS).not_done:
-                pass
+                self.record.flush()
             for future in futures:
                 future.result()
+        self.record.flush()
         return self
 
     def cancel(self, reason: str) -> None:
@@ -180,9 +175,9 @@ class LocalJob:
         env = {**self.definition.environment, **self.env, **_batch_env(unit, number)}
         name = f"batch-task-{unit.job_id.replace(':', '-')}-{number}"
         progress_log = self.state.progress_log(unit.job_id)
-        with self.state.log_writer(unit.job_id) as record:
+        with self.state.log_writer(unit.job_id) as write_event:
             output = AttemptOutput(
-                record,
+                write_event,
                 self.masks.redact,
                 unit.job_id,
                 number,
@@ -203,44 +198,7 @@ class LocalJob:
         return attempt
 
     def _set(self, unit: Unit, status: str, reason: str) -> None:
-        """Change a job's status and record it; a child's change updates its parent too."""
-        now = time.time()
-        with self.lock:
-            if unit is not self.main:
-                self.counts[unit.status] -= 1
-                self.counts[status] += 1
-            unit.status, unit.status_reason = status, reason
-            if status == "RUNNING":
-                unit.started_at = unit.started_at or now
-                self.main.started_at = self.main.started_at or now
-            if status in TERMINAL:
-                unit.stopped_at = now
-            if unit is not self.main:
-                self._follow_children(now)
-                self._write(self.main)
-        self._write(unit)
-
-    def _follow_children(self, now: float) -> None:
-        """An array job is RUNNING once a child runs, and ends when every child has ended."""
-        parent, total = self.main, len(self.children)
-        failed = self.counts["FAILED"]
-        if self.counts["SUCCEEDED"] + failed == total:
-            parent.status = "FAILED" if failed else "SUCCEEDED"
-            parent.status_reason = (
-                f"{failed} of {total} child jobs failed"
-                if failed
-                else f"All {total} child jobs succeeded"
-            )
-            parent.stopped_at = now
-        elif parent.status != "RUNNING" and parent.started_at is not None:
-            parent.status, parent.status_reason = "RUNNING", ""
-
-    def _write(self, unit: Unit) -> None:
-        self.state.write_job(self._document(unit))
-
-    def _document(self, unit: Unit) -> dict[str, Any]:
-        summary = {s: self.counts[s] for s in STATUSES} if unit is self.main else None
-        return document(unit, self.shown, summary if self.children else None)
+        self.record.set(unit, status, reason)
 
 
 def submit(

@@ -23,8 +23,8 @@ from runtime.errors import ExitCode, UsageError
 from runtime.ops import jobdef
 from runtime.ops.arguments import Parser, pairs
 from runtime.simulator import jobs, launch
-from runtime.simulator.describe import Unit
 from runtime.simulator.output import note, rfc3339
+from runtime.simulator.record import Unit
 
 MAX_ARRAY_SIZE = 10_000
 EPILOG = """\
