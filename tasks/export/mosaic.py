@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 from tasks.raster import vrt
-from tasks.raster.grid import Grid, Raster, footprint
+from tasks.raster.grid import Grid, Raster, bounds_in
 
 if TYPE_CHECKING:
     from rasterio.io import DatasetReader
@@ -79,7 +79,7 @@ def place(
             raster.masked or raster.alpha is not None,
             warped=False,
         )
-    window = grid.window(footprint(raster, grid.crs))
+    window = grid.window(bounds_in(raster, grid.crs))
     if window is None:
         return None
     return _warped(raster, grid, window, resampling, vrt_path, warp_options)

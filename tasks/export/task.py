@@ -1,11 +1,13 @@
-"""The `export` task's signature: registered on import, implemented in tasks.export.pipeline.
+"""The `export` task's parameters, declared once: the signature, with help in its docstring.
 
 Only light modules are imported here, so that `batch-task list` and `describe` answer without
-loading rasterio; the implementation is imported when the task runs.
+loading rasterio; tasks.export.pipeline, imported when the task runs, receives the arguments
+as one read-only mapping named as in the signature.
 """
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any, Literal
 
 from runtime import TaskContext, task
@@ -49,19 +51,8 @@ def export(
         nodata: output nodata value; default the first source's that declares one.
         overwrite: replace an output made from other inputs or options.
     """
-    from tasks.export.pipeline import Request, run
+    # The first statement, so that locals() holds exactly the arguments.
+    arguments = MappingProxyType({k: v for k, v in locals().items() if k != "ctx"})
+    from tasks.export.pipeline import run
 
-    request = Request(
-        sources=source,
-        destination=destination,
-        aoi=aoi,
-        dst_crs=dst_crs,
-        resolution=resolution,
-        resampling=resampling,
-        bands=bands,
-        format=format,
-        compress=compress,
-        nodata=nodata,
-        overwrite=overwrite,
-    )
-    return run(ctx, request)
+    return run(ctx, arguments)

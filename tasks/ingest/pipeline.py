@@ -10,20 +10,22 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Mapping
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from runtime import TaskContext, UsageError
 from tasks.ingest.quicklook import write_png
 from tasks.ingest.stac import COG_MEDIA_TYPE, build_item, summary
 from tasks.raster import completion, profiles, resources, sources
-from tasks.raster import validate as cog
 from tasks.raster.completion import Outputs
+from tasks.raster.gdal_config import gdal_env
 from tasks.raster.progress_spans import byte_span, fraction_span
 from tasks.raster.publish import Publisher, publishing
 from tasks.raster.sources import Source
+from tasks.raster.validate import validate_cog
 from tasks.raster.write import copy
 
 # Bump when the conversion changes so much that an earlier output is no longer what this
@@ -33,87 +35,75 @@ STAGES = {"fetch": (0.0, 0.15), "convert": (0.15, 0.85), "validate": (0.85, 0.9)
 PUBLISH = (0.9, 1.0)
 
 
-@dataclass(frozen=True)
-class Request:
-    sources: list[str]
-    destination: str
-    compress: str
-    dst_crs: str | None
-    resampling: str
-    overview_resampling: str
-    blocksize: int
-    nodata: float | None
-    overwrite: bool
-
-    def recorded_options(self) -> dict[str, Any]:
-        """The options that shape the output: they go into the fingerprint and the Item."""
-        options = asdict(self)
-        for name in ("sources", "destination", "overwrite"):
-            options.pop(name)
-        if options["dst_crs"] is None:
-            options.pop("resampling")
-        if self.nodata is not None and math.isnan(self.nodata):
-            options["nodata"] = "nan"
-        return options
+Arguments = Mapping[str, Any]
 
 
-def run(ctx: TaskContext, request: Request) -> dict[str, Any]:
-    request = _normalised(request)
+def recorded_options(args: Arguments) -> dict[str, Any]:
+    """The options that shape the output: they go into the fingerprint and the Item."""
+    options = {k: v for k, v in args.items() if k not in ("source", "destination", "overwrite")}
+    if options["dst_crs"] is None:
+        options.pop("resampling")
+    if options["nodata"] is not None and math.isnan(options["nodata"]):
+        options["nodata"] = "nan"
+    return options
+
+
+def run(ctx: TaskContext, args: Arguments) -> dict[str, Any]:
+    """Ingest `args` (the task's arguments, named as in its signature)."""
+    args = _normalised(args)
     ctx.progress(0.0, stage="fetch", message="checking the sources")
-    resolved = [sources.resolve(uri) for uri in request.sources]
-    outputs = Outputs.beside(request.destination)
-    fingerprint = completion.fingerprint(
-        resolved, recipe=RECIPE, options=request.recorded_options()
-    )
+    resolved = [sources.resolve(uri) for uri in args["source"]]
+    outputs = Outputs.beside(args["destination"])
+    fingerprint = completion.fingerprint(resolved, recipe=RECIPE, options=recorded_options(args))
     machine = resources.detect()
-    config = resources.gdal_env(machine, os.environ)
+    config = gdal_env(machine, os.environ)
     ctx.log.info(
         "ingest.plan",
-        sources=request.sources,
+        sources=args["source"],
         destination=outputs.data,
         fingerprint=fingerprint,
         cpus=machine.cpus,
         gdal_cachemax_mib=machine.gdal_cache_mib,
     )
-    with publishing(request.destination, ctx) as publisher:
-        done = completion.completed(publisher, outputs, fingerprint, request.overwrite)
+    with publishing(args["destination"], ctx) as publisher:
+        done = completion.completed(publisher, outputs, fingerprint, args["overwrite"])
         if done is not None:
             ctx.log.info("ingest.skipped", reason="complete output from the same job found")
             ctx.progress(1.0, stage="publish", message="already complete")
             return _result(outputs, summary(done), skipped=True)
         local = _fetch(ctx, resolved)
-        gdal_source, options = _prepare(local, request, config)
+        gdal_source, options = _prepare(local, args, config)
         staged = publisher.stage(outputs.data)
         ctx.progress(STAGES["convert"][0], stage="convert", message="writing the COG")
         progress = fraction_span(ctx, *STAGES["convert"], "convert")
         copy(gdal_source, staged, "COG", options, config, progress, local)
         ctx.progress(STAGES["validate"][0], stage="validate", message="checking the COG")
-        cog.validate(staged, outputs.data)
-        facts = _describe(publisher, staged, outputs, fingerprint, request, config)
+        validate_cog(staged, outputs.data)
+        facts = _describe(publisher, staged, outputs, fingerprint, args, config)
         _publish(ctx, publisher, staged, outputs)
     ctx.log.info("ingest.published", cog=outputs.data, bytes=facts["bytes"])
     return _result(outputs, facts, skipped=False)
 
 
-def _normalised(request: Request) -> Request:
+def _normalised(args: Arguments) -> Arguments:
     """Fail on bad parameters before any I/O; spell the CRS one way for the fingerprint."""
-    if not request.sources:
+    if not args["source"]:
         raise UsageError("ingest needs at least one --source")
-    profiles.check_blocksize(request.blocksize)
-    if request.dst_crs is None:
-        return request
+    profiles.check_blocksize(args["blocksize"])
+    if args["dst_crs"] is None:
+        return args
     from rasterio.crs import CRS
     from rasterio.errors import CRSError
 
     try:
-        crs = CRS.from_user_input(request.dst_crs)
+        crs = CRS.from_user_input(args["dst_crs"])
     except CRSError as exc:
         raise UsageError(
-            f"dst_crs {request.dst_crs!r} is not a CRS GDAL knows ({exc}); "
+            f"dst_crs {args['dst_crs']!r} is not a CRS GDAL knows ({exc}); "
             "use an authority code such as EPSG:3857"
         ) from exc
     spelled = crs.to_string() if crs.to_epsg() is None else f"EPSG:{crs.to_epsg()}"
-    return Request(**{**asdict(request), "dst_crs": spelled})
+    return MappingProxyType({**args, "dst_crs": spelled})
 
 
 def _fetch(ctx: TaskContext, resolved: list[Source]) -> list[Source]:
@@ -136,7 +126,7 @@ def _fetch(ctx: TaskContext, resolved: list[Source]) -> list[Source]:
 
 
 def _prepare(
-    local: list[Source], request: Request, config: dict[str, str | int]
+    local: list[Source], args: Arguments, config: dict[str, str | int]
 ) -> tuple[str, dict[str, str]]:
     """Open and check every input; return what GDAL converts and the creation options."""
     import rasterio
@@ -145,19 +135,21 @@ def _prepare(
 
     with rasterio.Env(**config), ExitStack() as opened:
         inputs = [(s, opened.enter_context(sources.open_raster(s))) for s in local]
-        grid = stack.grid_of(inputs, request.nodata)
+        stacked = stack.stack_of(inputs, args["nodata"])
         gdal_source = (
-            stack.vrt_xml(inputs, grid) if stack.needs_vrt(inputs, grid) else local[0].gdal_path
+            stack.vrt_xml(inputs, stacked)
+            if stack.needs_vrt(inputs, stacked)
+            else local[0].gdal_path
         )
     options = profiles.cog_options(
-        request.compress,
-        dtype=grid.dtype,
-        count=grid.count,
-        blocksize=request.blocksize,
-        overview_resampling=request.overview_resampling,
+        args["compress"],
+        dtype=stacked.dtype,
+        count=stacked.count,
+        blocksize=args["blocksize"],
+        overview_resampling=args["overview_resampling"],
         threads=resources.detect().cpus,
-        dst_crs=request.dst_crs,
-        resampling=request.resampling,
+        dst_crs=args["dst_crs"],
+        resampling=args["resampling"],
     )
     return gdal_source, options
 
@@ -167,7 +159,7 @@ def _describe(
     staged: Path,
     outputs: Outputs,
     fingerprint: str,
-    request: Request,
+    args: Arguments,
     config: dict[str, str | int],
 ) -> dict[str, Any]:
     """Write the quicklook and the Item from the staged COG's overviews; return the facts."""
@@ -183,8 +175,8 @@ def _describe(
             thumbnail_href=outputs.thumbnail,
             size=size,
             fingerprint=fingerprint,
-            sources=request.sources,
-            options=request.recorded_options(),
+            sources=list(args["source"]),
+            options=recorded_options(args),
         )
         facts = {
             "width": dataset.width,

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from tasks.raster.completion import ITEM_PROPERTY
-from tasks.raster.footprint import bbox_of, footprint
+from tasks.raster.footprint import bbox_of, valid_polygon
 
 if TYPE_CHECKING:
     import pystac
@@ -42,7 +42,7 @@ def build_item(
     from pystac.extensions.raster import RasterBand, RasterExtension
     from rio_stac.stac import get_raster_info
 
-    geometry = footprint(dataset)
+    geometry = valid_polygon(dataset)
     item = pystac.Item(
         id=item_id,
         geometry=geometry,

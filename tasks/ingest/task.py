@@ -1,11 +1,13 @@
-"""The `ingest` task: any georeferenced raster in, a COG, its STAC Item and a quicklook out.
+"""The `ingest` task's parameters, declared once: the signature, with help in its docstring.
 
 Only the parameter surface lives here, so that `batch-task list` and `describe` read it
-without importing rasterio or boto3; the work is in tasks.ingest.pipeline.
+without importing rasterio or boto3; the work is in tasks.ingest.pipeline, which receives the
+arguments as one read-only mapping named as in the signature.
 """
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 from runtime import TaskContext, task
@@ -42,17 +44,8 @@ def ingest(
         nodata: declare this value nodata in the output (default: the sources' own).
         overwrite: replace an existing output made from other inputs or options.
     """
-    from tasks.ingest.pipeline import Request, run
+    # The first statement, so that locals() holds exactly the arguments.
+    arguments = MappingProxyType({k: v for k, v in locals().items() if k != "ctx"})
+    from tasks.ingest.pipeline import run
 
-    request = Request(
-        sources=source,
-        destination=destination,
-        compress=compress,
-        dst_crs=dst_crs,
-        resampling=resampling,
-        overview_resampling=overview_resampling,
-        blocksize=blocksize,
-        nodata=nodata,
-        overwrite=overwrite,
-    )
-    return run(ctx, request)
+    return run(ctx, arguments)

@@ -25,7 +25,7 @@ PRECISION = 7
 WGS84 = "EPSG:4326"
 
 
-def footprint(dataset: DatasetReader) -> dict[str, Any] | None:
+def valid_polygon(dataset: DatasetReader) -> dict[str, Any] | None:
     """A GeoJSON (Multi)Polygon of the valid pixels, or None when no pixel is valid."""
     from rasterio.transform import Affine
 

@@ -1,9 +1,9 @@
-"""The output grid of a mosaic: CRS, resolution, and where its pixel edges fall.
+"""A raster grid (CRS, transform, size) and how other rasters' pixels fall on it.
 
-Pixel edges follow the first source whose CRS and resolution equal the output's, so tiles cut
-from one scene mosaic back into that scene exactly, with no resampling at all. Without such a
-source the edges fall on whole multiples of the resolution (gdalwarp's -tap), so two exports
-with the same settings line up with each other.
+One `Grid` for every task: the mosaic an export plans, and the grid stacked inputs share.
+`snap` places a grid's pixel edges on the lines of an anchor, so that outputs line up with a
+source (or with whole multiples of the resolution) instead of starting wherever an extent
+happens to start.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from affine import Affine
-
-from runtime import InputError
 
 if TYPE_CHECKING:
     from rasterio.crs import CRS
@@ -52,6 +50,8 @@ class Raster:
 
 @dataclass(frozen=True)
 class Grid:
+    """Pixels of `transform`'s size, `width` by `height`, north up, in `crs`."""
+
     crs: CRS
     transform: Affine
     width: int
@@ -79,7 +79,9 @@ class Grid:
 
     def offset_of(self, raster: Raster) -> tuple[int, int] | None:
         """Where `raster`'s pixels sit on this grid, if they coincide with its pixels."""
-        if not same_crs(raster.crs, self.crs) or not _close(raster.resolution, self.resolution):
+        if not same_crs(raster.crs, self.crs):
+            return None
+        if not same_resolution(raster.resolution, self.resolution):
             return None
         if raster.transform.e > 0:
             return None
@@ -99,44 +101,16 @@ def same_crs(a: CRS, b: CRS) -> bool:
     return a == b
 
 
-def plan(
-    rasters: list[Raster],
-    crs: CRS,
-    resolution: float | None,
-    aoi_bounds: Bounds | None,
-    aoi_label: str,
-) -> tuple[Grid, list[Raster]]:
-    """The output grid and the sources that contribute to it (in the user's order)."""
-    footprints = [footprint(r, crs) for r in rasters]
-    res = (resolution, resolution) if resolution else _finest(rasters, crs)
-    anchor = next(
-        (
-            (r.transform.c, r.transform.f)
-            for r in rasters
-            if same_crs(r.crs, crs) and _close(r.resolution, res) and r.transform.e < 0
-        ),
-        (0.0, 0.0),
-    )
-    extent = _union(footprints)
-    if aoi_bounds is not None:
-        clipped = _intersection(extent, aoi_bounds)
-        if clipped is None:
-            raise InputError(
-                f"{aoi_label} does not overlap any source: in {_name(crs)} it spans "
-                f"{_fmt(aoi_bounds)} while the sources span {_fmt(extent)}; check the AOI's "
-                "coordinates (GeoJSON is longitude, latitude) and its CRS"
-            )
-        extent = clipped
-    grid = _snapped(extent, res, anchor, crs)
-    used = [r for r, f in zip(rasters, footprints, strict=True) if grid.window(f) is not None]
-    if not used:
-        raise InputError(f"{aoi_label} does not overlap any source; check the AOI")
-    return grid, used
+def same_resolution(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return all(math.isclose(x, y, rel_tol=RESOLUTION_TOLERANCE) for x, y in zip(a, b, strict=True))
 
 
-def _snapped(
-    extent: Bounds, res: tuple[float, float], anchor: tuple[float, float], crs: CRS
-) -> Grid:
+def snap(extent: Bounds, res: tuple[float, float], anchor: tuple[float, float], crs: CRS) -> Grid:
+    """The smallest grid of `res` pixels covering `extent` whose edges fall on `anchor`'s lines.
+
+    Edges within SNAP_TOLERANCE of a pixel of a grid line count as on it, so float noise in a
+    source's geotransform neither adds a row of pixels nor shifts the grid.
+    """
     xres, yres = res
     ax, ay = anchor
     col0 = math.floor((extent[0] - ax) / xres + SNAP_TOLERANCE)
@@ -147,50 +121,10 @@ def _snapped(
     return Grid(crs, transform, max(1, col1 - col0), max(1, row1 - row0))
 
 
-def footprint(raster: Raster, crs: CRS) -> Bounds:
+def bounds_in(raster: Raster, crs: CRS) -> Bounds:
     """The raster's bounds in `crs`, edges densified so that curved edges stay inside."""
     if same_crs(raster.crs, crs):
         return raster.bounds
     from rasterio.warp import transform_bounds
 
     return transform_bounds(raster.crs, crs, *raster.bounds, densify_pts=21)
-
-
-def _finest(rasters: list[Raster], crs: CRS) -> tuple[float, float]:
-    """The smallest pixel among the sources, each measured in the output CRS."""
-    from rasterio.warp import calculate_default_transform
-
-    sizes: list[tuple[float, float]] = []
-    for r in rasters:
-        if same_crs(r.crs, crs):
-            sizes.append(r.resolution)
-        else:
-            transform, _, _ = calculate_default_transform(r.crs, crs, r.width, r.height, *r.bounds)
-            sizes.append((abs(transform.a), abs(transform.e)))
-    return min(sizes, key=lambda s: s[0] * s[1])
-
-
-def _union(boxes: list[Bounds]) -> Bounds:
-    return (
-        min(b[0] for b in boxes),
-        min(b[1] for b in boxes),
-        max(b[2] for b in boxes),
-        max(b[3] for b in boxes),
-    )
-
-
-def _intersection(a: Bounds, b: Bounds) -> Bounds | None:
-    box = (max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3]))
-    return box if box[0] < box[2] and box[1] < box[3] else None
-
-
-def _close(a: tuple[float, float], b: tuple[float, float]) -> bool:
-    return all(math.isclose(x, y, rel_tol=RESOLUTION_TOLERANCE) for x, y in zip(a, b, strict=True))
-
-
-def _name(crs: CRS) -> str:
-    return crs.to_string() if crs.to_epsg() else "the output CRS"
-
-
-def _fmt(bounds: Bounds) -> str:
-    return "(" + ", ".join(f"{v:.6g}" for v in bounds) + ")"

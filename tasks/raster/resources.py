@@ -9,11 +9,9 @@ whole memory limit, so the cache is sized from the cgroup limit instead.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from runtime import cgroups
-from tasks.raster.sources import gdal_config
 
 MIB = 1024 * 1024
 # A COG copy peaked at 321 MB with a 128 MB cache and at 905 MB with GDAL's default (5% of
@@ -32,24 +30,6 @@ class Resources:
     def gdal_cache_mib(self) -> int:
         """GDAL_CACHEMAX: a sixteenth of the memory limit, between 16 and 128 MiB."""
         return max(CACHE_MIN_MIB, min(CACHE_MAX_MIB, self.memory_bytes // CACHE_SHARE // MIB))
-
-    def gdal_config(self) -> dict[str, str | int]:
-        """rasterio.Env options; an integer GDAL_CACHEMAX is bytes there, not megabytes.
-
-        Threads go to the COG driver's NUM_THREADS option, not GDAL_NUM_THREADS: that would
-        also make the GeoTIFF reader decode in threads whose errors no longer name the band
-        of a corrupt tile.
-        """
-        return {"GDAL_CACHEMAX": self.gdal_cache_mib * MIB}
-
-
-def gdal_env(machine: Resources, environ: Mapping[str, str]) -> dict[str, str | int]:
-    """Every GDAL setting a raster task runs under, so that the tasks read and write alike.
-
-    Remote reads follow boto3's endpoint, the cache fits the container, and without PAM GDAL
-    leaves no .aux.xml files beside the inputs or the outputs.
-    """
-    return {**gdal_config(environ), **machine.gdal_config(), "GDAL_PAM_ENABLED": "NO"}
 
 
 def detect() -> Resources:

@@ -1,4 +1,4 @@
-"""Where rasters come from: URI to GDAL path, /vsis3 configuration, download, open.
+"""Where rasters come from: URI to GDAL path, download, open.
 
 Shared by every raster task so that a URI means the same thing everywhere and the same policy
 refuses the same URIs (runtime.uris.check).
@@ -10,7 +10,7 @@ import os
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -50,23 +50,6 @@ class Source:
     @property
     def name(self) -> str:
         return urlparse(self.uri).path.rsplit("/", 1)[-1] or "source"
-
-
-def gdal_config(environ: Mapping[str, str]) -> dict[str, str]:
-    """GDAL settings for remote reads; /vsis3/ follows boto3's endpoint variables."""
-    config = {
-        "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
-        "GDAL_HTTP_MAX_RETRY": "3",
-        "GDAL_HTTP_RETRY_DELAY": "1",
-        "GDAL_HTTP_TIMEOUT": str(HTTP_TIMEOUT),
-    }
-    endpoint = environ.get("AWS_ENDPOINT_URL_S3") or environ.get("AWS_ENDPOINT_URL")
-    if endpoint:
-        parsed = urlparse(endpoint)
-        config["AWS_S3_ENDPOINT"] = parsed.netloc or parsed.path
-        config["AWS_HTTPS"] = "NO" if parsed.scheme == "http" else "YES"
-        config["AWS_VIRTUAL_HOSTING"] = "FALSE"
-    return config
 
 
 def resolve(uri: str) -> Source:
@@ -252,7 +235,7 @@ def _require_georeferenced(dataset: DatasetReader, uri: str) -> None:
             "north-up raster"
         )
     if dataset.crs is None or transform.is_identity:
-        missing = "a CRS" if dataset.crs is None else "a geotransform"
+        missing = "CRS" if dataset.crs is None else "geotransform"
         raise InputError(
             f"{uri!r} is not georeferenced (it has no {missing}); assign one "
             "(e.g. gdal_edit.py -a_srs/-a_ullr) or give a georeferenced raster"

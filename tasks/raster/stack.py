@@ -13,6 +13,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from runtime import InputError
 from tasks.raster import vrt
+from tasks.raster.grid import Grid
 
 if TYPE_CHECKING:
     from rasterio.io import DatasetReader
@@ -23,18 +24,17 @@ RELATIVE_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
-class Grid:
-    """What every stacked input must share, and what the output inherits."""
+class Stack:
+    """The stacked output: the grid every input shares, and its bands' count, type and nodata."""
 
-    width: int
-    height: int
+    grid: Grid
     count: int
     dtype: str
     nodata: float | None
 
 
-def grid_of(inputs: list[tuple[Source, DatasetReader]], nodata: float | None) -> Grid:
-    """The common grid of the inputs; 65 naming the first input that does not fit."""
+def stack_of(inputs: list[tuple[Source, DatasetReader]], nodata: float | None) -> Stack:
+    """The inputs stacked in order; 65 naming the first input that does not fit the first."""
     first_source, first = inputs[0]
     for source, dataset in inputs[1:]:
         problem = _mismatch(first, dataset)
@@ -51,33 +51,34 @@ def grid_of(inputs: list[tuple[Source, DatasetReader]], nodata: float | None) ->
             f"({', '.join(f'{s.uri!r}: {d.nodata}' for s, d in inputs)}); "
             "pass --nodata to choose the output's"
         )
-    return Grid(
-        width=first.width,
-        height=first.height,
+    return Stack(
+        grid=Grid(first.crs, first.transform, first.width, first.height),
         count=sum(d.count for _, d in inputs),
         dtype=first.dtypes[0],
         nodata=nodata if nodata is not None else next(iter(declared), None),
     )
 
 
-def needs_vrt(inputs: list[tuple[Source, DatasetReader]], grid: Grid) -> bool:
+def needs_vrt(inputs: list[tuple[Source, DatasetReader]], stack: Stack) -> bool:
+    """A single input whose nodata is already the output's is converted as it is."""
     dataset = inputs[0][1]
-    return len(inputs) > 1 or not _same_nodata(dataset.nodata, grid.nodata)
+    return len(inputs) > 1 or not _same_nodata(dataset.nodata, stack.nodata)
 
 
-def vrt_xml(inputs: list[tuple[Source, DatasetReader]], grid: Grid) -> str:
-    first = inputs[0][1]
+def vrt_xml(inputs: list[tuple[Source, DatasetReader]], stack: Stack) -> str:
     bands: list[str] = []
     for source, dataset in inputs:
         for index in dataset.indexes:
-            bands.append(_band(len(bands) + 1, source, dataset, index, grid))
-    return vrt.dataset(grid.width, grid.height, first.crs, first.transform, "".join(bands))
+            bands.append(_band(len(bands) + 1, source, dataset, index, stack))
+    grid = stack.grid
+    return vrt.dataset(grid.width, grid.height, grid.crs, grid.transform, "".join(bands))
 
 
-def _band(number: int, source: Source, dataset: DatasetReader, index: int, grid: Grid) -> str:
+def _band(number: int, source: Source, dataset: DatasetReader, index: int, stack: Stack) -> str:
+    grid = stack.grid
     block_height, block_width = dataset.block_shapes[index - 1]
-    gdal_type = vrt.GDAL_TYPES[grid.dtype]
-    nodata = vrt.nodata(grid.nodata)
+    gdal_type = vrt.GDAL_TYPES[stack.dtype]
+    nodata = vrt.nodata(stack.nodata)
     color = dataset.colorinterp[index - 1].name.capitalize()
     description = dataset.descriptions[index - 1]
     described = f"<Description>{escape(description)}</Description>" if description else ""

@@ -11,7 +11,7 @@ from pathlib import Path
 from runtime import OutputError
 
 
-def validate(staged: Path, destination: str) -> None:
+def validate_cog(staged: Path, destination: str) -> None:
     """rio-cogeo's strict check (warnings count as errors) before anything is published."""
     from rio_cogeo.cogeo import cog_validate
 
