@@ -4,6 +4,7 @@ Batch stops a container with SIGTERM and, 30 seconds later, SIGKILL; `run_attemp
 same when the attempt's duration runs out or the local run is interrupted. On this machine
 the attempt runs `entrypoint.sh` in its own process group (so a terminal's Ctrl-C reaches the
 runner, which decides what the job sees); with an image it runs `podman run` or `docker run`.
+Its stdout and stderr come back through pipes, line by line, for the runner to show and record.
 """
 
 from __future__ import annotations
