@@ -43,6 +43,8 @@ class Hub:
         self.refreshes: Counter[str] = Counter()
         self.errors: dict[str, str] = {}
         self.ready = threading.Event()
+        self._ordered: list[dict[str, Any]] | None = None
+        self._body: bytes | None = None
 
     def masker(self, raw: dict[str, Any]) -> Masker:
         return Masker(self.tasks, raw)
@@ -63,9 +65,11 @@ class Hub:
             row = self.row(entry)
             if self.rows.get(job_id) != row:
                 self.rows[job_id] = row
+                self._ordered = self._body = None
                 self._publish("job", row)
-        for job_id in [j for j, s in self.owner.items() if s is source and j not in entries]:
+        for job_id in [j for j, s in list(self.owner.items()) if s is source and j not in entries]:
             self.rows.pop(job_id, None)
+            self._ordered = self._body = None
             self.owner.pop(job_id, None)
             self._versions.pop(job_id, None)
 
@@ -129,8 +133,27 @@ class Hub:
             if self.next_id <= last_id:
                 self.changed.wait(timeout)
 
+    def ordered(self) -> list[dict[str, Any]]:
+        """Every row, newest first; sorted again only after a change."""
+        ordered = self._ordered
+        if ordered is None:
+            ordered = sorted(
+                list(self.rows.values()),
+                key=lambda r: (r["created_at"] or "", r["job_id"]),
+                reverse=True,
+            )
+            self._ordered = ordered
+        return ordered
+
+    def jobs_body(self) -> bytes:
+        """`/api/jobs` without filters, encoded once per change (the page's usual request)."""
+        body = self._body
+        if body is None:
+            body = self._body = json.dumps(self.ordered()).encode()
+        return body
+
     def jobs(self, status: str | None, queue: str | None, text: str | None) -> list[dict[str, Any]]:
-        rows = list(self.rows.values())
+        rows = self.ordered()
         if status:
             rows = [r for r in rows if r["status"] == status.upper()]
         if queue:
@@ -142,7 +165,7 @@ class Hub:
                 for r in rows
                 if any(needle in str(r[k] or "").lower() for k in ("name", "job_id", "run_id"))
             ]
-        return sorted(rows, key=lambda r: (r["created_at"] or "", r["job_id"]), reverse=True)
+        return rows
 
     def find(self, job_id: str) -> tuple[Source, Entry] | None:
         owner = self.owner.get(job_id) or self.owner.get(job_id.split(":", 1)[0])
@@ -179,7 +202,7 @@ class Hub:
         return self.masker(entry.raw).scrub(source.logs(job_id)[since:])
 
     def run_records(self) -> list[dict[str, Any]]:
-        shown = [overlay(r, self._jobs_of(r)) for r in self.records.values()]
+        shown = [overlay(r, self._jobs_of(r)) for r in list(self.records.values())]
         return sorted(shown, key=sort_key, reverse=True)
 
     def run_record(self, run_id: str) -> dict[str, Any] | None:

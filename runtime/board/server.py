@@ -64,7 +64,9 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/events":
             return self._events()
         if path == "/api/jobs":
-            first = {k: v[0] for k, v in query.items()}
+            first = {k: v[0] for k, v in query.items() if v[0]}
+            if not first:
+                return self._send_body(hub.jobs_body())
             rows = hub.jobs(first.get("status"), first.get("queue"), first.get("q"))
             return self._send_json(rows)
         if path == "/api/runs":
@@ -113,7 +115,9 @@ class Handler(BaseHTTPRequestHandler):
         return self._send_json(value)
 
     def _send_json(self, value: Any, status: int = 200) -> None:
-        body = json.dumps(value).encode()
+        self._send_body(json.dumps(value).encode(), status)
+
+    def _send_body(self, body: bytes, status: int = 200) -> None:
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Cache-Control", "no-store")
