@@ -8,7 +8,11 @@ status and the exit code of `local` itself.
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
 import signal
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -204,3 +208,81 @@ def test_help_is_fast_and_documents_the_exit_status() -> None:
     run = run_cli(["local", "--help"])
     assert run.returncode == 0
     assert "Exit status" in run.stdout and "--array-size" in run.stdout
+
+
+PROBE_ENTRYPOINT = """#!/bin/sh
+printf '{"event": "probe", "progress_log": "%s", "args": "%s"}\\n' "$BATCH_TASK_PROGRESS_LOG" "$*"
+echo '{"status": "RUNNING", "progress": 0.5}' >> "$BATCH_TASK_PROGRESS_LOG"
+echo "not json $*"
+"""
+
+
+@pytest.fixture(scope="session")
+def probe_image(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A tiny image (the host's dash and an entrypoint.sh, run as uid 10001) in podman storage
+    of its own; the environment that makes `local --image` use that storage."""
+    if not (shutil.which("podman") and shutil.which("runc") and shutil.which("ldd")):
+        pytest.skip("podman, runc and ldd are needed to run a container")
+    work = tmp_path_factory.mktemp("podman")
+    rootfs = work / "rootfs"
+    (rootfs / "bin").mkdir(parents=True)
+    (rootfs / "tmp").mkdir()
+    shutil.copy("/bin/dash", rootfs / "bin" / "sh")
+    libraries = subprocess.run(["ldd", "/bin/dash"], capture_output=True, text=True).stdout
+    for library in re.findall(r"(/\S+)", libraries):
+        target = rootfs / library.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(library, target)
+    (rootfs / "entrypoint.sh").write_text(PROBE_ENTRYPOINT)
+    (rootfs / "entrypoint.sh").chmod(0o755)
+    (work / "containers.conf").write_text(
+        '[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n'
+        '[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"\n'
+    )
+    wrapper = work / "bin" / "podman"
+    wrapper.parent.mkdir()
+    wrapper.write_text(
+        f'#!/bin/sh\nexec {shutil.which("podman")} --root "{work}/storage" '
+        f'--runroot "{work}/run" "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    env = {
+        "PATH": f"{wrapper.parent}:{os.environ['PATH']}",
+        "CONTAINERS_CONF": str(work / "containers.conf"),
+    }
+    subprocess.run(["tar", "-C", str(rootfs), "-cf", str(work / "rootfs.tar"), "."], check=True)
+    imported = subprocess.run(
+        [
+            *("podman", "import", "--change", 'ENTRYPOINT ["/entrypoint.sh"]'),
+            *("--change", "USER 10001", str(work / "rootfs.tar"), "localhost/local-probe:test"),
+        ],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if imported.returncode != 0:
+        pytest.skip(f"podman can't import an image here: {imported.stderr[-300:]}")
+    return env
+
+
+def test_with_an_image_the_job_writes_progress_to_its_mounted_directory(
+    tmp_path: Path, probe_image: dict[str, str]
+) -> None:
+    path = definition(tmp_path, ["probe", "--token", "Ref::token"], attempts=1)
+    env = local_env(tmp_path, **probe_image)
+    args = ["local", path, "-p", "token=VerySecret-4242", "--image", "localhost/local-probe:test"]
+    run = run_cli([*args, "--json"], env, timeout=120)
+    assert run.returncode == 0, run.stderr
+    job = json.loads(run.stdout.splitlines()[-1])["jobs"][0]
+    assert run.one("probe")["progress_log"] == "/batch-task-job/progress.jsonl"
+    recorded = tmp_path / "home" / "jobs" / job["jobId"]
+    assert json.loads((recorded / "progress.jsonl").read_text()) == {
+        "status": "RUNNING",
+        "progress": 0.5,
+    }
+    logged = [json.loads(line) for line in (recorded / "logs.jsonl").read_text().splitlines()]
+    assert [e["event"] for e in logged] == ["probe", "not json probe --token ***"]
+    assert logged[1]["logger"] == "stdout" and logged[1]["job_id"] == job["jobId"]
+    everything = run.stdout + run.stderr + "".join(f.read_text() for f in recorded.iterdir())
+    assert "VerySecret-4242" not in everything
