@@ -6,7 +6,7 @@ Every change (status, an attempt, a log line) is written to the local state as i
 
     job = submit(definition, params, env=..., array_size=..., depends_on=..., tags=...)
         # recorded: PENDING when it has dependencies, else RUNNABLE
-    job.run(stop, slots=..., ready=...)   # attempts until SUCCEEDED or FAILED; returns the job
+    job.run(stop, slots=..., ready=..., workers=...)   # to SUCCEEDED or FAILED; returns the job
     job.cancel(reason)                    # FAILED without running, e.g. a dependency failed
     job.status, job.status_reason, job.exit_code, job.describe()
 """
