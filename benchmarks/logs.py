@@ -1,28 +1,52 @@
-"""What the remote log sinks cost the task: stdout only against stdout + CloudWatch + Papertrail.
+"""What the remote log sinks cost a task: stdout only against stdout + CloudWatch + Papertrail.
 
     .venv/bin/python benchmarks/logs.py [--events 50000] [--rounds 3]
 
-One process, the real `LogPipeline` and sinks: the task's thread logs N events (stdout goes to
-/dev/null, as a pipe nobody reads slowly), timing every call; then the pipeline is closed as the
-runtime closes it at exit, and the flush is timed. The remote sinks talk to moto's server (for
-CloudWatch Logs) and a TLS syslog receiver on 127.0.0.1, both started here in a process of
-their own, and the script checks that each got every event. Configurations alternate over the
-rounds; the table shows medians (the flush: the slowest round).
+Each round runs the real CLI twice, alternating: the `log-burst` task below logs N events as
+fast as it can and times its own loop (the rate is the task's, measured inside the task), once
+with no sink and once with both: CloudWatch Logs on moto's server and Papertrail over TLS on
+Debian's rsyslog (`imtcp` with the `ossl` driver, as tests/fixtures/rsyslog.py starts it).
+Exit time is from the `task.succeeded` event's timestamp to the process's end, so it holds the
+flush of every sink. Lost events are counted three ways: the runtime's own report
+(`log.events_dropped`), and stdout's lines missing from what moto and rsyslog hold, compared
+line by line, in order. The table shows medians; lost is the worst round.
+
+Targets (issue 12): at least 0.9x the stdout-only rate, at most 1 s of extra exit time, 0 lost.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
-import threading
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from runtime import TaskContext, task
+
+ROOT = Path(__file__).resolve().parent.parent
 PAYLOAD = "x" * 100
+
+
+@task
+def log_burst(ctx: TaskContext, events: int = 50_000) -> dict[str, float]:
+    """Log `events` numbered events as fast as it can; return how long the loop took.
+
+    Args:
+        events: how many events to log.
+    """
+    clock = time.perf_counter
+    started = clock()
+    for n in range(events):
+        ctx.log.info("bench.line", n=n, payload=PAYLOAD)
+    return {"events": events, "seconds": clock() - started}
 
 
 def main() -> None:
@@ -31,148 +55,140 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    import multiprocessing
-
     import boto3
     import trustme
-
-    ca = trustme.CA()
-    ca_file = Path(tempfile.mkdtemp()) / "ca.pem"
-    ca.cert_pem.write_to_path(str(ca_file))
-    ours, theirs = multiprocessing.Pipe()
-    servers = multiprocessing.get_context("fork").Process(target=serve, args=(theirs, ca))
-    servers.start()
-    theirs.close()  # so that recv() fails at once, not hangs, if the servers die
-    moto_port, syslog_url = ours.recv()
-    os.environ.update(
-        AWS_ENDPOINT_URL=f"http://127.0.0.1:{moto_port}",
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench-secret",
-        AWS_DEFAULT_REGION="us-east-1",
-    )
-    logs = boto3.client("logs")
-    env = {
-        "CLOUDWATCH_LOG_GROUP": "/batch-task/bench",
-        "PAPERTRAIL_URL": syslog_url,
-        "SSL_CERT_FILE": str(ca_file),
-    }
-    results: dict[str, list[dict[str, float]]] = {"stdout only": [], "stdout + both sinks": []}
-    for round_ in range(args.rounds):
-        results["stdout only"].append(measure(args.events, {}, f"bench-{round_}-plain"))
-        job_id = f"bench-{round_}-sinks"
-        result = measure(args.events, env, job_id)
-        ours.send(job_id)
-        result["papertrail"] = ours.recv()
-        result["cloudwatch"] = count_events(logs, "/batch-task/bench", f"bench/{job_id}/1")
-        results["stdout + both sinks"].append(result)
-    ours.send(None)
-    servers.join()
-    print_table(args.events, args.rounds, results)
-
-
-def serve(conn: Any, ca: Any) -> None:
-    """moto and the TLS syslog receiver, in a process of their own as remote services would be.
-
-    Answers each job id it receives with how many syslog lines arrived for that job.
-    """
-    import logging
-
     from moto.server import ThreadedMotoServer
 
     from tests.conftest import free_port
-    from tests.fixtures.syslog import Receiver, server_context
+    from tests.fixtures.rsyslog import Rsyslog
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    port = free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    work = Path(tempfile.mkdtemp(prefix="bench-logs-"))
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(work / "ca.pem"))
+    moto_port = free_port()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
     moto.start()
-    receiver = Receiver("tcp", context=server_context(ca))
-    conn.send((port, receiver.url))
-    while (job_id := conn.recv()) is not None:
-        time.sleep(0.5)
-        hostname = f" {job_id} ".encode()
-        conn.send(sum(1 for packet in receiver.packets if hostname in packet[:100]))
-    receiver.close()
-    moto.stop()
+    rsyslog = Rsyslog(work / "rsyslog", ca)
+    aws = {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{moto_port}",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench-secret",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    os.environ.update(aws)
+    sinks = {
+        **aws,
+        "CLOUDWATCH_LOG_GROUP": "/batch-task/bench",
+        "PAPERTRAIL_URL": rsyslog.url("tls"),
+        "SSL_CERT_FILE": str(work / "ca.pem"),
+    }
+    results: dict[str, list[dict[str, float]]] = {"stdout only": [], "stdout + both sinks": []}
+    try:
+        for round_ in range(args.rounds):
+            results["stdout only"].append(run(args.events, {}, f"plain-{round_}", work))
+            job_id = f"sinks-{round_}"
+            result = run(args.events, sinks, job_id, work)
+            lines = (work / f"{job_id}.out").read_text().splitlines()
+            expected = [line for line in lines if line.startswith("{")]
+            received = syslog_messages(rsyslog, job_id, len(expected))
+            stream = f"log-burst/{job_id}/1"
+            cloudwatch = messages(boto3.client("logs"), "/batch-task/bench", stream)
+            result["papertrail lost"] = missing(expected, received)
+            result["cloudwatch lost"] = missing(expected, cloudwatch)
+            results["stdout + both sinks"].append(result)
+    finally:
+        rsyslog.close()
+        moto.stop()
+    print_table(args.events, args.rounds, results)
 
 
-def measure(events: int, env: dict[str, str], job_id: str) -> dict[str, float]:
-    from runtime import logs, sinks
-    from runtime.job import Job
-
-    job = Job(job_id)
-    with open(os.devnull, "w") as devnull:
-        pipeline = logs.LogPipeline(
-            task="bench",
-            job_keys=job.log_keys(),
-            sinks=sinks.from_env(env, task="bench", job=job),
-            stream=devnull,
-        )
-        log = pipeline.get_logger("bench")
-        durations: list[int] = []
-
-        def task() -> None:
-            clock = time.perf_counter_ns
-            for n in range(events):
-                started = clock()
-                log.info("bench.line", n=n, payload=PAYLOAD)
-                durations.append(clock() - started)
-
-        worker = threading.Thread(target=task, name="task:bench")
-        started = time.perf_counter()
-        worker.start()
-        worker.join()
-        elapsed = time.perf_counter() - started
-        flush_started = time.perf_counter()
-        pipeline.close(5.0)
-        flush = time.perf_counter() - flush_started
-    durations.sort()
+def run(events: int, extra: dict[str, str], job_id: str, work: Path) -> dict[str, float]:
+    """One run of the CLI, stdout to a file (a pipe nobody reads slowly)."""
+    keep = ("PATH", "HOME", "LANG", "TMPDIR")
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        TASK_MODULES="benchmarks.logs",
+        LOG_FORMAT="json",
+        AWS_BATCH_JOB_ID=job_id,
+        **extra,
+    )
+    out = work / f"{job_id}.out"
+    argv = [str(Path(sys.executable).parent / "batch-task"), "log-burst", "--events", str(events)]
+    with out.open("w") as stdout:
+        subprocess.run(argv, env=env, stdout=stdout, stderr=subprocess.DEVNULL, check=True)
+    ended = time.time()
+    events_out = [json.loads(line) for line in out.read_text().splitlines() if line[:1] == "{"]
+    succeeded = next(e for e in events_out if e["event"] == "task.succeeded")
+    stamp = datetime.fromisoformat(succeeded["timestamp"]).timestamp()
+    reported = sum(
+        sum(e["dropped"].values()) for e in events_out if e["event"] == "log.events_dropped"
+    )
     return {
-        "rate": events / elapsed,
-        "p99_us": durations[int(len(durations) * 0.99)] / 1000,
-        "flush_s": flush,
+        "rate": events / succeeded["result"]["seconds"],
+        "exit_s": ended - stamp,
+        "reported lost": reported,
     }
 
 
-def count_events(client: Any, group: str, stream: str) -> int:
-    count, token = 0, None
+def syslog_messages(rsyslog: Any, job_id: str, expected: int) -> list[str]:
+    """The job's lines at rsyslog, once all arrived or none has for 2 s (it writes async)."""
+    quiet_since, seen = time.monotonic(), -1
+    while True:
+        found = [line.message for line in rsyslog.received("tls") if line.hostname == job_id]
+        if len(found) >= expected or time.monotonic() - quiet_since > 2:
+            return found
+        if len(found) != seen:
+            quiet_since, seen = time.monotonic(), len(found)
+        time.sleep(0.2)
+
+
+def messages(client: Any, group: str, stream: str) -> list[str]:
+    found: list[str] = []
+    token = None
     while True:
         extra = {"nextToken": token} if token else {}
         page = client.get_log_events(
             logGroupName=group, logStreamName=stream, startFromHead=True, **extra
         )
-        count += len(page["events"])
+        found += [event["message"] for event in page["events"]]
         if page["nextForwardToken"] == token:
-            return count
+            return found
         token = page["nextForwardToken"]
+
+
+def missing(expected: list[str], received: list[str]) -> int:
+    """Lines of stdout a sink does not hold, or holds out of order (then all of them count)."""
+    if received == expected:
+        return 0
+    held = set(received)
+    if received == [line for line in expected if line in held]:
+        return len(expected) - len(received)
+    return len(expected)
 
 
 def print_table(events: int, rounds: int, results: dict[str, list[dict[str, float]]]) -> None:
     base = statistics.median(r["rate"] for r in results["stdout only"])
+    base_exit = statistics.median(r["exit_s"] for r in results["stdout only"])
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"{events:,} events from one task, median of {rounds} rounds")
     print(f"({os.cpu_count()} CPUs, load average {load} at the end)\n")
     print(
-        "| configuration | events/s on the task's thread | vs stdout only | p99 per log call "
-        "| flush at exit (slowest) | delivered to CloudWatch / Papertrail |"
+        "| configuration | task's events/s | vs stdout only | exit time | extra exit time "
+        "| lost: reported / CloudWatch / Papertrail |"
     )
     print("|---|---:|---:|---:|---:|---|")
     for name, rows in results.items():
         rate = statistics.median(r["rate"] for r in rows)
-        p99 = statistics.median(r["p99_us"] for r in rows)
-        flush = max(r["flush_s"] for r in rows)
-        if "cloudwatch" in rows[0]:
-            delivered = " / ".join(
-                f"{min(int(r[key]) for r in rows):,}" for key in ("cloudwatch", "papertrail")
-            )
-        else:
-            delivered = "-"
-        print(
-            f"| {name} | {rate:,.0f} | {rate / base:.2f}x | {p99:.1f} µs | {flush:.3f} s "
-            f"| {delivered} |"
-        )
+        exit_s = statistics.median(r["exit_s"] for r in rows)
+        keys = ("reported lost", "cloudwatch lost", "papertrail lost")
+        lost = " / ".join(f"{max(int(r.get(key, 0)) for r in rows):,}" for key in keys)
+        extra = f"{exit_s - base_exit:+.2f} s" if name != "stdout only" else "-"
+        print(f"| {name} | {rate:,.0f} | {rate / base:.2f}x | {exit_s:.2f} s | {extra} | {lost} |")
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.fixtures
+    sys.path.insert(0, str(ROOT))  # for tests.fixtures
     main()
