@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pystac
 import pytest
 import rasterio
 
@@ -62,7 +63,7 @@ def test_every_test_raster_is_ingested_or_refused(name: str, tmp_path: Path) -> 
         )
         assert result["bounds"] == pytest.approx(list(src.bounds))
     item = read_json(destination.with_suffix(".json"))
-    assert_item(item, str(destination), str(destination.with_suffix(".png")), result["count"])
+    assert_item(item, f"./{name}", f"./{destination.with_suffix('.png').name}", result["count"])
     assert_png(destination.with_suffix(".png"))
     assert sorted(p.name for p in destination.parent.iterdir()) == sorted(
         [name, destination.with_suffix(".json").name, destination.with_suffix(".png").name]
@@ -98,6 +99,40 @@ def test_stac_item_fields(tmp_path: Path) -> None:
         schema.startswith("https://stac-extensions.github.io/projection/")
         for schema in item["stac_extensions"]
     )
+
+
+@pytest.mark.parametrize("form", ["relative", "absolute", "file-uri"])
+def test_pystac_follows_every_asset_href_of_the_item(form: str, tmp_path: Path) -> None:
+    """The Item's hrefs resolve from the Item's own location, whatever directory ingest ran in
+    (a relative destination, as `make demo` uses, once resolved to out/out/scene.tif)."""
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    folder = {"relative": workdir / "out", "absolute": tmp_path / "abs", "file-uri": tmp_path / "f"}
+    destination = {
+        "relative": "out/scene.tif",
+        "absolute": str(folder["absolute"] / "scene.tif"),
+        "file-uri": (folder["file-uri"] / "scene.tif").as_uri(),
+    }[form]
+    command = [sys.executable, "-m", "runtime", "ingest", "--source", str(RASTERS / "RGB.byte.tif")]
+    run = subprocess.run(
+        [*command, "--destination", destination],
+        env=base_env(),
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    item = pystac.Item.from_file(str(folder[form] / "scene.json"))
+    hrefs = {key: asset.get_absolute_href() for key, asset in item.assets.items()}
+    assert hrefs == {
+        "data": str(folder[form] / "scene.tif"),
+        "thumbnail": str(folder[form] / "scene.png"),
+    }
+    assert item.assets["data"].href == "./scene.tif"
+    with rasterio.open(hrefs["data"]) as cog, rasterio.open(RASTERS / "RGB.byte.tif") as src:
+        assert np.array_equal(cog.read(), src.read())
+    assert Path(str(hrefs["thumbnail"])).read_bytes().startswith(b"\x89PNG\r\n")
 
 
 def test_retry_of_a_complete_output_is_skipped(tmp_path: Path) -> None:
@@ -149,6 +184,21 @@ def test_not_a_raster_is_65(tmp_path: Path) -> None:
     run = ingest("--source", str(text), "--destination", str(tmp_path / "o.tif"))
     assert run.returncode == 65, run.stdout
     assert "notes.tif" in run.one("task.failed")["error"]
+
+
+def test_a_raster_without_a_crs_is_65_and_says_what_it_lacks(tmp_path: Path) -> None:
+    from rasterio.transform import from_origin
+
+    plain = tmp_path / "plain.tif"
+    profile = {"driver": "GTiff", "width": 16, "height": 16, "count": 1, "dtype": "uint8"}
+    with rasterio.open(plain, "w", **profile, transform=from_origin(0, 16, 1, 1)) as dst:
+        dst.write(np.ones((1, 16, 16), "uint8"))
+    run = ingest("--source", str(plain), "--destination", str(tmp_path / "o.tif"))
+    assert run.returncode == 65, run.stdout
+    assert (
+        "plain.tif' is not georeferenced (it has no CRS); assign one"
+        in run.one("task.failed")["error"]
+    )
 
 
 @pytest.mark.parametrize(

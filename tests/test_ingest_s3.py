@@ -8,7 +8,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pystac
 import pytest
+import rasterio
+from pystac.stac_io import DefaultStacIO
 
 from tests.conftest import (
     RASTERS,
@@ -42,6 +46,44 @@ def keys(s3: Any, bucket: str, prefix: str = "") -> list[str]:
 
 def open_uploads(s3: Any, bucket: str) -> list[dict[str, Any]]:
     return s3.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+
+
+class S3StacIO(DefaultStacIO):
+    """pystac reads s3:// through boto3 (pointed at moto); other hrefs as pystac does."""
+
+    def __init__(self, s3: Any) -> None:
+        super().__init__()
+        self.s3 = s3
+
+    def read_text(self, source: Any, *args: Any, **kwargs: Any) -> str:
+        href = str(source)
+        if not href.startswith("s3://"):
+            return super().read_text(source, *args, **kwargs)
+        bucket, _, key = href.removeprefix("s3://").partition("/")
+        return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+
+
+def test_pystac_follows_every_asset_href_to_s3(
+    s3: Any, bucket: str, aws_env: dict[str, str]
+) -> None:
+    s3.upload_file(str(RASTERS / "RGB.byte.tif"), bucket, "in/RGB.byte.tif")
+    run = ingest(f"s3://{bucket}/in/RGB.byte.tif", f"s3://{bucket}/out/scene.tif", aws_env)
+    assert run.returncode == 0, run.stdout + run.stderr
+    item = pystac.Item.from_file(f"s3://{bucket}/out/scene.json", stac_io=S3StacIO(s3))
+    hrefs = {key: asset.get_absolute_href() for key, asset in item.assets.items()}
+    assert hrefs == {
+        "data": f"s3://{bucket}/out/scene.tif",
+        "thumbnail": f"s3://{bucket}/out/scene.png",
+    }
+    endpoint = aws_env["AWS_ENDPOINT_URL"].removeprefix("http://")
+    with (
+        rasterio.Env(AWS_S3_ENDPOINT=endpoint, AWS_HTTPS="NO", AWS_VIRTUAL_HOSTING="FALSE"),
+        rasterio.open(str(hrefs["data"])) as cog,
+        rasterio.open(RASTERS / "RGB.byte.tif") as src,
+    ):
+        assert np.array_equal(cog.read(), src.read())
+    png = s3.get_object(Bucket=bucket, Key=str(hrefs["thumbnail"]).split("/", 3)[3])
+    assert png["Body"].read().startswith(b"\x89PNG\r\n")
 
 
 @pytest.mark.parametrize("name", ALL_RASTERS)

@@ -18,7 +18,7 @@ from typing import Any
 
 from runtime import TaskContext, UsageError
 from tasks.ingest.quicklook import write_png
-from tasks.ingest.stac import COG_MEDIA_TYPE, build_item, summary
+from tasks.ingest.stac import COG_MEDIA_TYPE, asset_href, build_item, summary
 from tasks.raster import completion, profiles, resources, sources
 from tasks.raster.completion import Outputs
 from tasks.raster.gdal_config import gdal_env
@@ -171,8 +171,8 @@ def _describe(
         item = build_item(
             dataset,
             item_id=Path(outputs.data.rsplit("/", 1)[-1]).stem,
-            cog_href=outputs.data,
-            thumbnail_href=outputs.thumbnail,
+            cog_href=asset_href(outputs.data),
+            thumbnail_href=asset_href(outputs.thumbnail),
             size=size,
             fingerprint=fingerprint,
             sources=list(args["source"]),

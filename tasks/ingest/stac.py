@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from runtime.uris import local_path
 from tasks.raster.completion import ITEM_PROPERTY
 from tasks.raster.footprint import bbox_of, valid_polygon
 
@@ -76,6 +77,18 @@ def build_item(
         pystac.Asset(href=thumbnail_href, media_type=pystac.MediaType.PNG, roles=["thumbnail"]),
     )
     return item
+
+
+def asset_href(uri: str) -> str:
+    """How the Item, published beside its assets, refers to the asset published at `uri`.
+
+    A STAC client resolves a relative href from the Item's own location, so a local asset is
+    `./name`: right wherever the files are read from, whatever directory the task ran in (a
+    relative destination such as `out/scene.tif` written as is would resolve to
+    `out/out/scene.tif`). An s3:// URI is absolute and stays as it is.
+    """
+    path = local_path(uri)
+    return uri if path is None else f"./{path.name}"
 
 
 def summary(item: Mapping[str, Any]) -> dict[str, Any]:
