@@ -160,11 +160,18 @@ def main() -> int:
         warm = []
         for _ in range(20):
             t = time.perf_counter()
-            get(f"{url}/api/jobs")
+            with urllib.request.urlopen(f"{url}/api/jobs", timeout=60) as answer:
+                size = len(answer.read())
             warm.append(time.perf_counter() - t)
+
+        def refreshes() -> int:
+            return int(get(f"{url}/api/stats")["refreshes"]["aws"])
+
+        now = refreshes()  # counted from the end of one refresh to the end of a later one
+        wait_for(lambda: refreshes() > now, 120, "a refresh")
         before = get(f"{url}/api/stats")
         done = before["refreshes"]["aws"] + 3
-        wait_for(lambda: get(f"{url}/api/stats")["refreshes"]["aws"] >= done, 120, "3 refreshes")
+        wait_for(lambda: refreshes() >= done, 120, "3 refreshes")
         after = get(f"{url}/api/stats")
         n = after["refreshes"]["aws"] - before["refreshes"]["aws"]
         per = {
@@ -189,6 +196,7 @@ def main() -> int:
             [
                 ("cold: start to first full /api/jobs", f"{cold:.2f} s"),
                 ("cold: AWS calls of the first refresh", json.dumps(first)),
+                ("/api/jobs answer size", f"{size / 1e6:.2f} MB"),
                 ("warm /api/jobs, median of 20", f"{statistics.median(warm) * 1000:.1f} ms"),
                 ("warm /api/jobs, max of 20", f"{max(warm) * 1000:.1f} ms"),
                 (f"AWS calls per refresh (mean of {n})", json.dumps(per)),
