@@ -10,7 +10,9 @@ import importlib
 import json
 import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import runtime
 from runtime import registry
@@ -46,15 +48,34 @@ Environment and task authoring: see README.md.
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; whatever happens, the answer is an exit code from SPEC's table and
+    at most one line on stderr, never a traceback."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         return _dispatch(args)
-    except UsageError as exc:
-        print(f"batch-task: {exc}", file=sys.stderr)
-        return ExitCode.USAGE
     except TaskError as exc:
         print(f"batch-task: {exc}", file=sys.stderr)
         return int(exc.exit_code)
+    except KeyboardInterrupt:
+        print("batch-task: interrupted", file=sys.stderr)
+        return ExitCode.SIGINT
+    except Exception as exc:
+        print(bug_report(exc), file=sys.stderr)
+        return ExitCode.SOFTWARE
+
+
+def bug_report(exc: BaseException) -> str:
+    """One line for an exception nobody expected: what it was and where, so that a report of
+    it can be acted on without a traceback in front of a user."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    detail = " ".join(str(exc).split())
+    if len(detail) > 200:
+        detail = detail[:197] + "..."
+    return (
+        f"batch-task: internal error (a bug, exit 70): {type(exc).__name__}: {detail}{where}; "
+        "please report it with the command that caused it"
+    )
 
 
 def _dispatch(args: list[str]) -> int:
@@ -146,7 +167,17 @@ def _lazy(module: str) -> Callable[[list[str]], int]:
     """A command whose module (and its boto3 or rasterio) is imported only when it runs."""
 
     def command(args: list[str]) -> int:
-        return int(importlib.import_module(module).main(args))
+        try:
+            loaded = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if not (exc.name and (module == exc.name or module.startswith(exc.name + "."))):
+                raise
+            word = next(name for name, handler in COMMANDS.items() if handler is command)
+            raise UsageError(
+                f"`{word}` is not available in this installation of batch-task ({module} is "
+                "missing); see `batch-task --help`"
+            ) from None
+        return int(loaded.main(args))
 
     return command
 
