@@ -148,6 +148,7 @@ class ContainerLauncher:
         self, command: Sequence[str], env: Mapping[str, str], name: str, progress_log: Path
     ) -> Process:
         inherited = {k: os.environ[k] for k in PASSTHROUGH if k in os.environ}
+        progress_log.chmod(0o666)  # the image's user is not this machine's
         in_container = f"{CONTAINER_JOB_DIR}/{progress_log.name}"
         container_env = {**inherited, **env, PROGRESS_LOG: in_container}
         argv = [self.engine, "run", "--rm", "--network=host", "--name", name, *self.limits]

@@ -108,12 +108,11 @@ class LocalState:
             yield write
 
     def progress_log(self, job_id: str) -> Path:
-        """The job's progress.jsonl, created empty and writable by a container's user."""
+        """The job's progress.jsonl, created empty (the runtime only appends to it)."""
         folder = self.job_dir(job_id)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / PROGRESS
         path.touch(exist_ok=True)
-        path.chmod(0o666)
         return path
 
     # Readers
