@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -52,12 +53,20 @@ class Run:
         return found[0]
 
 
+SCRATCH_HOME = tempfile.mkdtemp(prefix="batch-task-tests-home-")
+"""BATCH_TASK_HOME for runs that set none: no test writes to the user's ~/.local/state."""
+
+
 def base_env(**extra: str) -> dict[str, str]:
     """A clean environment: no AWS_BATCH_* or sink variables leak in from the machine."""
     keep = ("PATH", "HOME", "LANG", "SSL_CERT_FILE", "TMPDIR")
     env = {k: v for k, v in os.environ.items() if k in keep}
     env.update(
-        PYTHONPATH=str(ROOT), TASK_MODULES=FIXTURE_TASKS, LOG_FORMAT="json", PYTHONUNBUFFERED="1"
+        PYTHONPATH=str(ROOT),
+        TASK_MODULES=FIXTURE_TASKS,
+        LOG_FORMAT="json",
+        PYTHONUNBUFFERED="1",
+        BATCH_TASK_HOME=SCRATCH_HOME,
     )
     env.update(extra)
     return env
