@@ -228,3 +228,31 @@ def test_schedule_round_trip_runs_the_stored_workflow(
     assert all("wf-step:" in j["jobDefinition"] for j in jobs.values())
     assert "wf-nightly" in run_cli(["schedule", "list"], env).stdout
     assert run_cli(["schedule", "delete", "wf-nightly"], env).returncode == 0
+
+
+def test_resume_resubmits_what_failed_behind_its_new_dependency(
+    tmp_path: Path, env: dict, bucket: str
+) -> None:
+    """moto fails every job (no Docker), so both nodes of a chain are resubmitted."""
+    step = {"job_definition": "defs/wf-step.json"}
+    nodes = {
+        "a": {**step, "params": {"out": "/out", "name": "a"}},
+        "b": {**step, "depends_on": ["a"], "params": {"out": "/out", "name": "b"}},
+    }
+    path = write_flow(tmp_path, {"name": "again", "nodes": nodes})
+    submitted = run_cli(["workflow", "submit", path, "--queue", QUEUE], env)
+    run_id = submitted.stdout.splitlines()[-1]
+    first = run_record(bucket, run_id)["nodes"]
+    for _ in range(100):
+        status = run_cli(["workflow", "status", run_id], env)
+        if status.stdout.count("FAILED") == 2:
+            break
+    resumed = run_cli(["workflow", "resume", run_id], env)
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.splitlines()[-1] == run_id
+    now = run_record(bucket, run_id)["nodes"]
+    assert now["a"]["job_id"] != first["a"]["job_id"]
+    jobs = describe([now["a"]["job_id"], now["b"]["job_id"]])
+    assert jobs[now["b"]["job_id"]]["dependsOn"] == [{"jobId": now["a"]["job_id"]}]
+    assert jobs[now["a"]["job_id"]]["jobName"] == f"{run_id}-a-resume-1"
+    assert jobs[now["a"]["job_id"]]["tags"]["batch-task:run-id"] == run_id
