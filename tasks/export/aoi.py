@@ -184,20 +184,30 @@ def _crs(document: dict[str, Any], label: str) -> str:
 
 
 def reproject(aoi: Aoi, crs: Any) -> dict[str, Any]:
-    """The AOI as a GeoJSON MultiPolygon in `crs`, edges densified first."""
-    from rasterio.errors import RasterioError
+    """The AOI as a GeoJSON MultiPolygon in `crs`, edges densified first.
+
+    A vertex with no place in `crs` (beyond a geostationary disk or an orthographic
+    hemisphere) makes GDAL raise its own error types, not RasterioError, or return
+    infinities: both are the AOI's fault (65), not a crash.
+    """
     from rasterio.warp import transform_geom
 
     geometry = {"type": "MultiPolygon", "coordinates": _densified(aoi.polygons)}
     try:
         result = transform_geom(aoi.crs, crs, geometry)
-    except RasterioError as exc:
-        raise InputError(f"{aoi.label} can't be transformed to {crs}: {exc}") from None
-    flat = [v for polygon in result["coordinates"] for ring in polygon for p in ring for v in p]
-    if not flat or not all(math.isfinite(v) for v in flat):
+    except Exception as exc:
+        result, reason = None, f" ({exc})"
+    else:
+        reason = ""
+    flat = (
+        [v for polygon in result["coordinates"] for ring in polygon for p in ring for v in p]
+        if result
+        else []
+    )
+    if result is None or not flat or not all(math.isfinite(v) for v in flat):
         raise InputError(
-            f"{aoi.label} reaches outside the area where {crs} is defined; give an AOI "
-            "within the sources' area"
+            f"{aoi.label} reaches outside the area where {crs} is defined{reason}; give an "
+            "AOI within the sources' area"
         )
     return result
 

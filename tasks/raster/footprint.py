@@ -68,7 +68,7 @@ def _outline(valid: np.ndarray, transform: Any) -> dict[str, Any] | None:
     polygons = [
         [simplified.tolist()]
         for ring, area in zip(rings, areas, strict=True)
-        if area >= smallest and len(simplified := _simplify(ring, tolerance)) >= 4
+        if area >= smallest and len(simplified := simplify_ring(ring, tolerance)) >= 4
     ]
     if not polygons:
         return None
@@ -82,19 +82,19 @@ def _area(ring: np.ndarray) -> float:
     return abs(float(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1)))) / 2
 
 
-def _simplify(ring: np.ndarray, tolerance: float) -> np.ndarray:
+def simplify_ring(ring: np.ndarray, tolerance: float) -> np.ndarray:
     """Douglas-Peucker on a closed ring, split at the vertex farthest from its start."""
     far = int(np.argmax(np.hypot(*(ring - ring[0]).T)))
     if far == 0:
         return ring
     head, tail = (
-        _douglas_peucker(ring[: far + 1], tolerance),
-        _douglas_peucker(ring[far:], tolerance),
+        douglas_peucker(ring[: far + 1], tolerance),
+        douglas_peucker(ring[far:], tolerance),
     )
     return np.vstack([head[:-1], tail])
 
 
-def _douglas_peucker(points: np.ndarray, tolerance: float) -> np.ndarray:
+def douglas_peucker(points: np.ndarray, tolerance: float) -> np.ndarray:
     keep = np.zeros(len(points), dtype=bool)
     keep[[0, -1]] = True
     pending = [(0, len(points) - 1)]
