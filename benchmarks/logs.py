@@ -2,12 +2,13 @@
 
     .venv/bin/python benchmarks/logs.py [--events 50000] [--rounds 3]
 
-Each round runs the real CLI twice, alternating: the `log-burst` task below logs N events as
-fast as it can and times its own loop (the rate is the task's, measured inside the task), once
-with no sink and once with both: CloudWatch Logs on moto's server and Papertrail over TLS on
-Debian's rsyslog (`imtcp` with the `ossl` driver, as tests/fixtures/rsyslog.py starts it).
-Exit time is from the `task.succeeded` event's timestamp to the process's end, so it holds the
-flush of every sink. Lost events are counted three ways: the runtime's own report
+Each round runs the real CLI once per configuration, in turn: the `log-burst` task below logs
+N events as fast as it can and times its own loop (the rate is the task's, measured inside the
+task), with no sink, with each sink alone, and with both: CloudWatch Logs on moto's server and
+Papertrail over TLS on Debian's rsyslog (`imtcp` with the `ossl` driver, as
+tests/fixtures/rsyslog.py starts it). Exit time is from the `task.succeeded` event's timestamp
+to the process's end, so it holds the flush of every sink; CPU is the runtime's processes'
+(supervisor and task). Lost events are counted three ways: the runtime's own report
 (`log.events_dropped`), and stdout's lines missing from what moto and rsyslog hold, compared
 line by line, in order. The table shows medians; lost is the worst round.
 
@@ -20,6 +21,7 @@ import argparse
 import json
 import logging
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -78,26 +80,30 @@ def main() -> None:
         "AWS_EC2_METADATA_DISABLED": "true",
     }
     os.environ.update(aws)
-    sinks = {
-        **aws,
-        "CLOUDWATCH_LOG_GROUP": "/batch-task/bench",
-        "PAPERTRAIL_URL": rsyslog.url("tls"),
-        "SSL_CERT_FILE": str(work / "ca.pem"),
+    cloudwatch = {**aws, "CLOUDWATCH_LOG_GROUP": "/batch-task/bench"}
+    papertrail = {"PAPERTRAIL_URL": rsyslog.url("tls"), "SSL_CERT_FILE": str(work / "ca.pem")}
+    configs = {
+        "stdout only": {},
+        "stdout + CloudWatch": cloudwatch,
+        "stdout + Papertrail (TLS)": papertrail,
+        "stdout + both sinks": {**cloudwatch, **papertrail},
     }
-    results: dict[str, list[dict[str, float]]] = {"stdout only": [], "stdout + both sinks": []}
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in configs}
     try:
         for round_ in range(args.rounds):
-            results["stdout only"].append(run(args.events, {}, f"plain-{round_}", work))
-            job_id = f"sinks-{round_}"
-            result = run(args.events, sinks, job_id, work)
-            lines = (work / f"{job_id}.out").read_text().splitlines()
-            expected = [line for line in lines if line.startswith("{")]
-            received = syslog_messages(rsyslog, job_id, len(expected))
-            stream = f"log-burst/{job_id}/1"
-            cloudwatch = messages(boto3.client("logs"), "/batch-task/bench", stream)
-            result["papertrail lost"] = missing(expected, received)
-            result["cloudwatch lost"] = missing(expected, cloudwatch)
-            results["stdout + both sinks"].append(result)
+            for n, (name, env) in enumerate(configs.items()):
+                job_id = f"bench-{round_}-{n}"
+                result = run(args.events, env, job_id, work)
+                lines = (work / f"{job_id}.out").read_text().splitlines()
+                expected = [line for line in lines if line.startswith("{")]
+                if "PAPERTRAIL_URL" in env:
+                    received = syslog_messages(rsyslog, job_id, len(expected))
+                    result["papertrail lost"] = missing(expected, received)
+                if "CLOUDWATCH_LOG_GROUP" in env:
+                    stream = f"log-burst/{job_id}/1"
+                    held = messages(boto3.client("logs"), "/batch-task/bench", stream)
+                    result["cloudwatch lost"] = missing(expected, held)
+                results[name].append(result)
     finally:
         rsyslog.close()
         moto.stop()
@@ -117,9 +123,12 @@ def run(events: int, extra: dict[str, str], job_id: str, work: Path) -> dict[str
     )
     out = work / f"{job_id}.out"
     argv = [str(Path(sys.executable).parent / "batch-task"), "log-burst", "--events", str(events)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with out.open("w") as stdout:
         subprocess.run(argv, env=env, stdout=stdout, stderr=subprocess.DEVNULL, check=True)
     ended = time.time()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     events_out = [json.loads(line) for line in out.read_text().splitlines() if line[:1] == "{"]
     succeeded = next(e for e in events_out if e["event"] == "task.succeeded")
     stamp = datetime.fromisoformat(succeeded["timestamp"]).timestamp()
@@ -129,6 +138,7 @@ def run(events: int, extra: dict[str, str], job_id: str, work: Path) -> dict[str
     return {
         "rate": events / succeeded["result"]["seconds"],
         "exit_s": ended - stamp,
+        "cpu_s": cpu,
         "reported lost": reported,
     }
 
@@ -177,16 +187,22 @@ def print_table(events: int, rounds: int, results: dict[str, list[dict[str, floa
     print(f"({os.cpu_count()} CPUs, load average {load} at the end)\n")
     print(
         "| configuration | task's events/s | vs stdout only | exit time | extra exit time "
-        "| lost: reported / CloudWatch / Papertrail |"
+        "| CPU s | lost: reported / CloudWatch / Papertrail |"
     )
-    print("|---|---:|---:|---:|---:|---|")
+    print("|---|---:|---:|---:|---:|---:|---|")
     for name, rows in results.items():
         rate = statistics.median(r["rate"] for r in rows)
         exit_s = statistics.median(r["exit_s"] for r in rows)
+        cpu = statistics.median(r["cpu_s"] for r in rows)
         keys = ("reported lost", "cloudwatch lost", "papertrail lost")
-        lost = " / ".join(f"{max(int(r.get(key, 0)) for r in rows):,}" for key in keys)
+        lost = " / ".join(
+            f"{max(int(r[key]) for r in rows):,}" if key in rows[0] else "-" for key in keys
+        )
         extra = f"{exit_s - base_exit:+.2f} s" if name != "stdout only" else "-"
-        print(f"| {name} | {rate:,.0f} | {rate / base:.2f}x | {exit_s:.2f} s | {extra} | {lost} |")
+        print(
+            f"| {name} | {rate:,.0f} | {rate / base:.2f}x | {exit_s:.2f} s | {extra} "
+            f"| {cpu:.2f} | {lost} |"
+        )
 
 
 if __name__ == "__main__":
