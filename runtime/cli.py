@@ -79,6 +79,7 @@ def bug_report(exc: BaseException) -> str:
 
 
 def _dispatch(args: list[str]) -> int:
+    _refuse_undecodable(args)
     if not args or args[0] in ("-h", "--help", "help"):
         print(USAGE, end="")
         return ExitCode.OK if args else ExitCode.USAGE
@@ -94,6 +95,19 @@ def _dispatch(args: list[str]) -> int:
     if command.startswith("-"):
         raise UsageError(f"unknown option {command!r}; see `batch-task --help`")
     return _run([command, *rest])
+
+
+def _refuse_undecodable(args: list[str]) -> None:
+    """Arguments that were not UTF-8 reach Python as lone surrogates, which no log line, JSON
+    document or AWS request can carry: refuse them here rather than fail later as a bug."""
+    for number, arg in enumerate(args, 1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise UsageError(
+                f"argument {number} is not UTF-8 text (byte 0x{ord(arg[exc.start]) & 0xFF:02x} "
+                f"at position {exc.start}); batch-task takes UTF-8 arguments"
+            ) from None
 
 
 def _run(args: list[str]) -> int:

@@ -101,14 +101,20 @@ def _read_local(path: Path, label: str) -> bytes:
         raise _os_error(exc, label) from None
     except (UnicodeEncodeError, ValueError):
         raise UsageError(f"{label} is not a valid file name") from None
-    with os.fdopen(fd, "rb") as file:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise InputError(f"{label} is {_kind(mode)}, not a file: give the path of a document")
-        try:
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(
+                f"{label} is {_kind(info.st_mode)}, not a file: give the path of a document"
+            )
+        if info.st_size > MAX_BYTES:
+            raise _too_large(label, info.st_size)
+        with os.fdopen(os.dup(fd), "rb") as file:
             data = file.read(MAX_BYTES + 1)
-        except OSError as exc:
-            raise _os_error(exc, label) from None
+    except OSError as exc:
+        raise _os_error(exc, label) from None
+    finally:
+        os.close(fd)
     if len(data) > MAX_BYTES:
         raise _too_large(label)
     return data

@@ -77,10 +77,15 @@ def loads(text: str, expected: str) -> Any:
     """JSON text to a value; any way it can fail (syntax, nesting, huge numbers) is a ValueError.
 
     Python's decoder raises RecursionError for deep nesting and a plain ValueError for integers
-    over 4,300 digits: both are a user's bad input, not a bug.
+    over 4,300 digits: both are a user's bad input, not a bug. Nor is a `\ud800` escape.
     """
     try:
-        return json.loads(text)
+        value = json.loads(text)
+        # A `\ud800` escape decodes to a lone surrogate, which no log line can carry.
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        raise ValueError(f"expected {expected} (it escapes a lone surrogate, not text)") from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"expected {expected} ({exc.msg} at line {exc.lineno})") from None
     except RecursionError:
