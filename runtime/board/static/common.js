@@ -49,7 +49,11 @@ function when(iso) {
     `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
 }
 
-function timeCell(iso) { return iso ? h("time", { datetime: iso, title: iso }, when(iso)) : ""; }
+function timeCell(iso, short) {
+  if (!iso) return "";
+  const text = short && iso.slice(0, 4) === String(new Date().getUTCFullYear()) ? when(iso).slice(5) : when(iso);
+  return h("time", { datetime: iso, title: iso }, text);
+}
 
 function duration(start, stop) {
   if (!start) return "";

@@ -66,14 +66,21 @@ function jobPage(main, jobId, allowTerminate) {
       last.message ? h("span", {}, ` · ${last.message}`) : null,
       h("div", { class: "small" }, `${last.status || ""} · attempt ${last.attempt ?? ""} · ${when(last.timestamp)} UTC`)) : "");
     info.replaceChildren(
-      h("section", { class: "panel" }, h("h2", {}, "Attempts"), attemptsTable(job.attempts)),
+      h("section", { class: "panel" }, h("h2", {}, "Attempts"), attemptsTable(job)),
       h("section", { class: "panel" }, h("h2", {}, "Parameters"), paramsList(job.parameters),
         job.command && job.command.length ? [h("h2", {}, "Command"), h("code", { id: "command" }, job.command.join(" "))] : null));
     if (job.array_size) renderChildren();
   }
 
-  function attemptsTable(attempts) {
-    if (!attempts || !attempts.length) return h("p", { class: "muted" }, "No attempt yet.");
+  function attemptsTable(job) {
+    const attempts = [...(job.attempts || [])];
+    if (job.started_at && !TERMINAL.has(job.status) && !attempts.some((a) => !a.stopped_at)) {
+      // the attempt that runs now is recorded when it ends; its start is the job's for a first one
+      attempts.push({ exit_code: null, reason: "running now", started_at: attempts.length ? null : job.started_at });
+    }
+    if (!attempts.length) {
+      return h("p", { class: "muted" }, job.array_size ? "An array job's attempts are its children's: open one below." : "No attempt yet.");
+    }
     return h("table", { id: "attempts" },
       h("thead", {}, h("tr", {}, ["#", "Exit code", "Reason", "Started", "Stopped", "Took"].map((t) => h("th", {}, t)))),
       h("tbody", {}, attempts.map((a, i) => h("tr", {},
@@ -119,7 +126,8 @@ function jobPage(main, jobId, allowTerminate) {
   }
 
   function logLine(event) {
-    const shown = new Set(["timestamp", "level", "event", "logger", "task", "job_id", "attempt", "exception"]);
+    const shown = new Set(["timestamp", "level", "event", "logger", "task", "job_id", "attempt",
+      "exception", "queue", "compute_environment"]);
     const extra = Object.entries(event).filter(([k]) => !shown.has(k))
       .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(" ");
     return h("div", { class: `line ${event.level || ""}` },
@@ -138,7 +146,9 @@ function jobPage(main, jobId, allowTerminate) {
     }
     const finished = job && TERMINAL.has(job.status);
     if (finished && endedAt === null) endedAt = Date.now();
-    if (finished && Date.now() - endedAt > LOG_AFTER_END_MS) {
+    if (job && job.array_size && !logCount) {
+      logState.textContent = "an array job's log events are its children's: open one in the grid above";
+    } else if (finished && Date.now() - endedAt > LOG_AFTER_END_MS) {
       clearInterval(polling);
       logState.textContent = `${logCount} events · the job ended; no longer polling`;
     } else {

@@ -9,7 +9,7 @@ function jobsPage(main) {
     status: params.get("status") || "", queue: params.get("queue") || "", q: params.get("q") || "",
   };
   const counts = h("div", { class: "counts", role: "group", "aria-label": "filter by status" });
-  const search = h("input", { type: "search", id: "search", placeholder: "Search name, job id or run id  ( / )",
+  const search = h("input", { type: "search", id: "search", placeholder: "Search name, job id or run id (press /)",
     "aria-label": "search jobs", value: state.q });
   const queueSelect = h("select", { id: "queue", "aria-label": "queue" });
   const body = h("tbody", { id: "jobs" });
@@ -19,7 +19,7 @@ function jobsPage(main) {
     h("h1", {}, "Jobs"), counts,
     h("div", { class: "filters" }, search, h("label", {}, "Queue ", queueSelect)),
     h("table", { "aria-label": "jobs" },
-      h("thead", {}, h("tr", {}, ["Status", "Name", "Job id", "Queue", "Created", "Duration",
+      h("thead", {}, h("tr", {}, ["Status", "Name", "Job id", "Queue", "Created (UTC)", "Duration",
         "Progress", "Array children", "Run"].map((t) => h("th", { scope: "col" }, t)))),
       body),
     empty,
@@ -61,15 +61,16 @@ function jobsPage(main) {
     const link = h("a", { href: `/jobs/${encodeURIComponent(row.job_id)}` }, row.name || row.job_id);
     return h("tr", { "data-job": row.job_id },
       h("td", {}, statusBadge(row.status)),
-      h("td", {}, link),
-      h("td", { class: "id" }, row.job_id),
+      h("td", {}, h("span", { class: "cut", title: row.name || "" }, link)),
+      h("td", { class: "id" }, h("span", { class: "cut", title: row.job_id }, row.job_id)),
       h("td", {}, row.queue || ""),
-      h("td", {}, timeCell(row.created_at)),
-      h("td", { class: "took" }, duration(row.started_at, row.stopped_at)),
-      h("td", {}, row.progress === null || row.progress === undefined ? "" :
+      h("td", { class: "nowrap" }, timeCell(row.created_at, true)),
+      h("td", { class: "took nowrap" }, duration(row.started_at, row.stopped_at)),
+      h("td", { class: "nowrap" }, row.progress === null || row.progress === undefined ? "" :
         [progressBar(row.progress), " ", percent(row.progress), row.stage ? ` ${row.stage}` : ""]),
-      h("td", {}, row.array_size ? childrenBar(row.children, row.array_size) : ""),
-      h("td", {}, row.run_id ? h("a", { href: `/runs/${encodeURIComponent(row.run_id)}` }, row.run_id) : ""));
+      h("td", { class: "nowrap" }, row.array_size ? childrenBar(row.children, row.array_size) : ""),
+      h("td", {}, row.run_id ? h("span", { class: "cut", title: row.run_id },
+        h("a", { href: `/runs/${encodeURIComponent(row.run_id)}` }, row.run_id)) : ""));
   }
 
   // Rows are rebuilt only when their job changed, and moved only when the order did, so the

@@ -2,7 +2,7 @@
 // each node a link to its job with its status and its children's counts.
 "use strict";
 
-const NODE_W = 210, NODE_H = 96, GAP_X = 70, GAP_Y = 22, PAD = 16;
+const NODE_W = 210, GAP_X = 70, GAP_Y = 22, PAD = 16;
 
 function layers(nodes) {
   const depth = {};
@@ -26,40 +26,54 @@ function runPage(main, runId) {
     title, head, h("h2", {}, "Nodes"), graph);
   let run = null;
 
+  // Boxes are placed in columns by depth, stacked by their measured heights; then the edges
+  // are drawn between the boxes' sides.
   function renderGraph() {
     const nodes = run.nodes || {};
     const depth = layers(nodes);
     const columns = [];
     for (const name of Object.keys(nodes)) (columns[depth[name]] ||= []).push(name);
+    const boxes = {};
+    for (const [name, node] of Object.entries(nodes)) {
+      boxes[name] = h(node.job_id ? "a" : "div", {
+        class: `node n-${node.status}`, role: "listitem", "data-node": name,
+        href: node.job_id ? `/jobs/${encodeURIComponent(node.job_id)}` : null,
+        style: { left: `${PAD + depth[name] * (NODE_W + GAP_X)}px`, top: "0px" } },
+      h("span", { class: "name" }, name), statusBadge(node.status),
+      node.array_size ? h("div", { class: "small" }, `array of ${node.array_size}`) : null,
+      node.array_size ? h("div", {}, childrenBar(node.children, node.array_size)) : null,
+      node.status_reason ? h("div", { class: "small" }, node.status_reason) : null);
+    }
+    graph.replaceChildren(...Object.values(boxes));
     const at = {};
-    columns.forEach((names, x) => names.forEach((name, y) => {
-      at[name] = { x: PAD + x * (NODE_W + GAP_X), y: PAD + y * (NODE_H + GAP_Y) };
-    }));
+    let bottom = 0;
+    columns.forEach((names) => {
+      let y = PAD;
+      for (const name of names) {
+        const box = boxes[name];
+        box.style.top = `${y}px`;
+        at[name] = { x: box.offsetLeft, y, w: box.offsetWidth, h: box.offsetHeight };
+        y += box.offsetHeight + GAP_Y;
+      }
+      bottom = Math.max(bottom, y);
+    });
     const width = PAD * 2 + columns.length * (NODE_W + GAP_X) - GAP_X;
-    const height = PAD * 2 + Math.max(1, ...columns.map((c) => c.length)) * (NODE_H + GAP_Y) - GAP_Y;
     const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-    svg.setAttribute("width", width); svg.setAttribute("height", height);
+    svg.setAttribute("width", width); svg.setAttribute("height", bottom);
     svg.setAttribute("aria-hidden", "true");
     for (const [name, node] of Object.entries(nodes)) {
       for (const dep of node.depends_on || []) {
         if (!at[dep]) continue;
         const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
-        const x1 = at[dep].x + NODE_W, y1 = at[dep].y + NODE_H / 2, x2 = at[name].x, y2 = at[name].y + NODE_H / 2;
+        const x1 = at[dep].x + at[dep].w, y1 = at[dep].y + at[dep].h / 2;
+        const x2 = at[name].x, y2 = at[name].y + at[name].h / 2;
         path.setAttribute("d", `M${x1},${y1} C${x1 + GAP_X / 2},${y1} ${x2 - GAP_X / 2},${y2} ${x2},${y2}`);
         path.setAttribute("fill", "none"); path.setAttribute("stroke", "#8b96a8"); path.setAttribute("stroke-width", "2");
         svg.append(path);
       }
     }
-    const boxes = Object.entries(nodes).map(([name, node]) => h(node.job_id ? "a" : "div", {
-      class: `node n-${node.status}`, role: "listitem", "data-node": name,
-      href: node.job_id ? `/jobs/${encodeURIComponent(node.job_id)}` : null,
-      style: { left: `${at[name].x}px`, top: `${at[name].y}px`, minHeight: `${NODE_H}px` } },
-    h("span", { class: "name" }, name), statusBadge(node.status),
-    node.array_size ? h("div", { class: "small" }, `array of ${node.array_size}`) : null,
-    node.array_size ? h("div", {}, childrenBar(node.children, node.array_size)) : null,
-    node.status_reason ? h("div", { class: "small" }, node.status_reason) : null));
-    graph.style.height = `${height + 4}px`;
-    graph.replaceChildren(svg, ...boxes);
+    graph.prepend(svg);
+    graph.style.height = `${bottom + PAD}px`;
   }
 
   function render() {
