@@ -7,11 +7,13 @@ test counts what actually ran and in which order, not what the runner says it di
 from __future__ import annotations
 
 import json
+import signal
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Run, base_env, run_cli
+from tests.conftest import Run, base_env, run_cli, start_cli
 from tests.workflow_tasks import write_definitions
 
 
@@ -293,3 +295,33 @@ def test_validate_checks_every_item_with_the_task_parser(folder: Path, env: dict
     )
     assert result.returncode == 64
     assert "node 'each' item 0" in result.stderr and "node 'each' item 1" in result.stderr
+
+
+def test_a_node_can_override_the_definition_attempts(folder: Path, env: dict) -> None:
+    text = CHAIN.replace(
+        '    params: {out: "{inputs.out}", name: a,',
+        '    attempts: 2\n    params: {out: "{inputs.out}", name: a,',
+    )
+    gate = f"gate={folder}/missing"
+    result = run_cli(
+        ["workflow", "local", flow(folder, text), "-p", f"out={folder}/out", "-p", gate], env
+    )
+    assert result.returncode == 65
+    assert events(folder) == ["start a", "fail a", "start a", "fail a"]
+
+
+def test_an_interrupted_run_stops_its_jobs_and_runs_nothing_more(folder: Path, env: dict) -> None:
+    text = CHAIN.replace("name: a, fail_unless", "name: a, sleep: 60, fail_unless")
+    proc = start_cli(["workflow", "local", flow(folder, text), "-p", f"out={folder}/out"], env)
+    for _ in range(300):
+        if events(folder):
+            break
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert events(folder) == ["start a"]
+    run_id = out.splitlines()[-1]
+    nodes = json.loads((folder / "runs" / run_id / "run.json").read_text())["nodes"]
+    assert [nodes[n]["status"] for n in ("a", "b", "c")] == ["FAILED"] * 3
+    assert "interrupted" in nodes["b"]["status_reason"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 from runtime import InputError, task
@@ -21,9 +22,12 @@ def _note(out: str, text: str) -> None:
 
 
 @task(name="wf-step")
-def wf_step(out: str, name: str, value: str = "", fail_unless: str = "") -> dict:
+def wf_step(
+    out: str, name: str, value: str = "", fail_unless: str = "", sleep: float = 0.0
+) -> dict:
     """Note start and end in out/events.log; fail (65) while `fail_unless` does not exist."""
     _note(out, f"start {name}")
+    time.sleep(sleep)
     if fail_unless and not Path(fail_unless).exists():
         _note(out, f"fail {name}")
         raise InputError(f"{fail_unless} does not exist yet")
@@ -54,10 +58,12 @@ def write_definitions(folder: Path) -> dict[str, Path]:
             "Ref::value",
             "--fail-unless",
             "Ref::fail_unless",
+            "--sleep",
+            "Ref::sleep",
         ],
         "wf-collect": ["--out", "Ref::out", "--name", "Ref::name", "--values", "Ref::values"],
     }
-    defaults = {"wf-step": {"value": "", "fail_unless": ""}, "wf-collect": {}}
+    defaults = {"wf-step": {"value": "", "fail_unless": "", "sleep": "0"}, "wf-collect": {}}
     paths = {}
     for name, args in commands.items():
         document = {

@@ -13,7 +13,7 @@ from runtime.ops.arguments import Parser, pairs
 
 USAGE = """\
 usage: batch-task workflow validate FLOW [-p NAME=VALUE]...
-       batch-task workflow local FLOW [-p NAME=VALUE]... [--parallel N]
+       batch-task workflow local FLOW [-p NAME=VALUE]... [-e NAME=VALUE]... [--parallel N]
        batch-task workflow submit FLOW --queue Q [-p NAME=VALUE]... [--dry-run]
        batch-task workflow status RUN_ID [--json]
        batch-task workflow resume RUN_ID [--parallel N]
