@@ -54,6 +54,7 @@ class Plan:
     inputs: dict[str, Any]
     nodes: dict[str, PlannedNode]
     order: list[str]
+    missing: set[str] = field(default_factory=set)
 
 
 def new_run_id(name: str) -> str:
@@ -68,8 +69,7 @@ def make(path: str, given: dict[str, str], run_id: str | None = None) -> Plan:
         raise UsageError(_report(path, problems))
     inputs = _inputs(flow, given, problems)
     plan = Plan(flow.name, run_id or new_run_id(flow.name), inputs, {}, [])
-    if file.find_cycle(flow.nodes):
-        raise UsageError(_report(path, problems))
+    plan.missing = set(flow.inputs) - set(inputs)
     plan.order = _topological(flow)
     ancestors = _ancestors(flow)
     for name in plan.order:
@@ -133,7 +133,8 @@ def _ancestors(flow: file.Flow) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     for name in _topological(flow):
         deps = [d for d in flow.nodes[name].depends_on if d in flow.nodes]
-        found[name] = set(deps).union(*(found[d] for d in deps)) if deps else set()
+        # In a cycle (already reported) a dependency may not be visited yet: count it alone.
+        found[name] = set(deps).union(*(found.get(d, set()) for d in deps))
     return found
 
 
@@ -146,7 +147,11 @@ def _plan_node(
     lookup = _lookup(plan, upstream, None, node.name)
     children = None
     foreach_key = None
-    if node.foreach is not None:
+    used = templates.expressions([node.foreach, node.params])
+    unknowable = any(e.startswith("inputs.") and e[7:] in plan.missing for e in used)
+    if node.foreach is not None and unknowable:
+        children = []  # its items depend on an input not given: nothing more to check
+    elif node.foreach is not None:
         foreach_key = templates.render(node.foreach, lookup, problems, f"{where} foreach")
         items = manifest.items(foreach_key, where, problems)
         children = [
@@ -158,6 +163,8 @@ def _plan_node(
         params = children[0] if len(children) == 1 else {}
     else:
         params = templates.render(node.params, lookup, problems, where)
+    if children == [] or unknowable:
+        params, children = {}, []
     if loaded is None:
         return None
     document, definition = loaded
@@ -212,6 +219,8 @@ def _lookup(
         if expr == "run_id":
             return plan.run_id
         if head == "inputs":
+            if rest in plan.missing:
+                raise Unresolved()  # reported once, as a missing input
             if rest not in plan.inputs:
                 raise Unresolved(f"names no input (inputs: {', '.join(plan.inputs) or 'none'})")
             return plan.inputs[rest]

@@ -77,5 +77,6 @@ def _resolve(expr: str, lookup: Lookup, problems: list[str], where: str) -> Any:
     try:
         return lookup(expr)
     except Unresolved as exc:
-        problems.append(f"{where}: template {{{expr}}} {exc}")
+        if exc.args:  # without a message: a problem reported elsewhere (a missing input)
+            problems.append(f"{where}: template {{{expr}}} {exc}")
         return ""
