@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -48,15 +49,21 @@ def local_jobs(tmp_path: Path, board_server: Any) -> dict[str, Any]:
 
 
 def wait_text(driver: Any, css: str, text: str) -> None:
-    WebDriverWait(driver, WAIT, poll_frequency=0.1).until(
+    WebDriverWait(
+        driver, WAIT, poll_frequency=0.1, ignored_exceptions=[StaleElementReferenceException]
+    ).until(
         lambda d: text in d.find_element(By.CSS_SELECTOR, css).text,
         f"{text!r} never appeared in {css}",
     )
 
 
 def row_status(driver: Any, job_id: str) -> str | None:
-    rows = driver.find_elements(By.CSS_SELECTOR, f'tr[data-job="{job_id}"] .status')
-    return rows[0].text if rows else None
+    """The status a row shows, read in one step (rows are replaced as their job changes)."""
+    return driver.execute_script(
+        "const el = document.querySelector(`tr[data-job='${arguments[0]}'] .status`);"
+        "return el ? el.textContent : null;",
+        job_id,
+    )
 
 
 def test_the_list_shows_both_jobs_and_a_new_one_runs_to_success_without_reload(
@@ -74,8 +81,9 @@ def test_the_list_shows_both_jobs_and_a_new_one_runs_to_success_without_reload(
     proc = start_cli(["local", slow], local_jobs["env"])
     try:
         wait_text(browser, "#jobs", "echo-late")
-        late = browser.find_element(By.XPATH, "//tr[.//a[text()='echo-late']]").get_attribute(
-            "data-job"
+        late = browser.execute_script(
+            "return [...document.querySelectorAll('tr[data-job]')]"
+            ".find((tr) => tr.textContent.includes('echo-late')).dataset.job"
         )
         seen: set[str] = set()
         WebDriverWait(browser, WAIT, poll_frequency=0.1).until(
