@@ -99,4 +99,5 @@ def test_a_run_reaches_rsyslog_over_tls(rsyslog: Rsyslog, tls_ca: tuple[Any, Pat
     received = rsyslog.wait_for("tls", len(expected))
     assert [line.message for line in received] == expected
     assert received[0].pri == 14
-    assert received[0].timestamp == json.loads(received[0].message)["timestamp"]
+    shown = [json.loads(line.message)["timestamp"] for line in received]
+    assert [line.timestamp for line in received] == shown
