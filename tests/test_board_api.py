@@ -7,6 +7,7 @@ board makes of what Batch says: rows, children counts, filters, masking, progres
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import re
@@ -25,6 +26,7 @@ from tests.conftest import base_env
 SECRET = "s3cr3t-token-value"
 HIDDEN = "mystery-hidden-value"
 RUN_ID = "nightly-20261130T000000-beef"
+LOG_GROUP = "/batch-task/board-tests"
 ROW_KEYS = {
     "job_id", "name", "status", "queue", "created_at", "started_at", "stopped_at",
     "progress", "stage", "array_size", "run_id", "children",
@@ -68,7 +70,10 @@ def aws_jobs(
         priority=1,
         computeEnvironmentOrder=[{"order": 1, "computeEnvironment": ce["computeEnvironmentArn"]}],
     )
-    env = [{"name": "PROGRESS_URL", "value": f"s3://{bucket}/progress"}]
+    env = [
+        {"name": "PROGRESS_URL", "value": f"s3://{bucket}/progress"},
+        {"name": "CLOUDWATCH_LOG_GROUP", "value": LOG_GROUP},
+    ]
     typed = batch.register_job_definition(
         jobDefinitionName=f"typed-{suffix}",
         type="container",
@@ -112,6 +117,7 @@ def aws_jobs(
     }  # fmt: skip
     s3 = boto3.client("s3")
     s3.put_object(Bucket=bucket, Key=f"progress/{single}.json", Body=json.dumps(progress))
+    write_logs(single)
     record = {
         "run_id": RUN_ID, "workflow": "nightly", "inputs": {},
         "created_at": "2026-11-30T00:00:00.000Z",
@@ -122,6 +128,31 @@ def aws_jobs(
     s3.put_object(Bucket=bucket, Key=f"runs/{RUN_ID}/run.json", Body=json.dumps(record))
     return {"queue": queue, "bucket": bucket, "single": single, "array": array,
             "member": member, "unknown": unknown, "env": base_env(**aws_env)}  # fmt: skip
+
+
+def write_logs(job_id: str) -> None:
+    """The runtime's CloudWatch stream of the job's first attempt, as its sink names it."""
+    logs = boto3.client("logs")
+    with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+        logs.create_log_group(logGroupName=LOG_GROUP)
+    stream = f"typed/{job_id}/1"
+    logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream)
+    base = {"logger": "runtime", "task": "typed", "job_id": job_id, "attempt": 1}
+    events = [
+        {"event": "task.started", "level": "info", "params": {"name": "alpha", "token": "***"}},
+        {"event": "typed.seen", "level": "info", "token_echo": SECRET},
+        {"event": "task.failed", "level": "error", "error_type": "InputError",
+         "error": "no such scene", "exit_code": 65, "retryable": False},
+    ]  # fmt: skip
+    now = int(time.time() * 1000)
+    logs.put_log_events(
+        logGroupName=LOG_GROUP,
+        logStreamName=stream,
+        logEvents=[
+            {"timestamp": now + i, "message": json.dumps({**base, **e, "timestamp": "x"})}
+            for i, e in enumerate(events)
+        ],
+    )
 
 
 @pytest.fixture
@@ -276,3 +307,46 @@ def test_aws_calls_per_refresh_are_list_jobs_per_status(
     assert last[1] - first[1] == 7 * refreshes
     # only the unfinished array parent is described again; moto never finishes it
     assert last[2] - first[2] <= refreshes + 1
+
+
+def test_log_events_come_from_the_runtime_stream_with_the_error_shown_plainly(
+    board: str, aws_jobs: dict[str, Any]
+) -> None:
+    events = get(f"{board}/api/jobs/{aws_jobs['single']}/logs")
+    assert [e["event"] for e in events] == ["task.started", "typed.seen", "task.failed"]
+    assert events[1]["token_echo"] == "***"
+    assert get(f"{board}/api/jobs/{aws_jobs['single']}/logs?since=2") == events[2:]
+    detail = get(f"{board}/api/jobs/{aws_jobs['single']}")
+    assert detail["error"] == {
+        "type": "InputError", "message": "no such scene", "exit_code": 65, "retryable": False,
+    }  # fmt: skip
+    assert detail["parameters"] == {"name": "alpha", "token": "***"}
+
+
+def test_terminate_needs_the_flag_and_a_confirmation(
+    aws_jobs: dict[str, Any], board_server: Any, tmp_path: Any
+) -> None:
+    env = {**aws_jobs["env"], "BATCH_TASK_HOME": str(tmp_path / "home")}
+    url = board_server(
+        ["--queue", aws_jobs["queue"], "--interval", "0.5", "--allow-terminate"], env
+    )
+    job_id = aws_jobs["single"]
+    eventually(lambda: get(f"{url}/api/jobs?q={job_id}"), "the job is listed")
+
+    def post(headers: dict[str, str], body: dict[str, str]) -> int:
+        request = urllib.request.Request(
+            f"{url}/api/jobs/{job_id}/terminate",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json", **headers},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return int(answer.status)
+        except urllib.error.HTTPError as refused:
+            return int(refused.code)
+
+    assert post({}, {"confirm": job_id}) == 400
+    assert post({"X-Board-Confirm": job_id}, {}) == 400
+    assert post({"X-Board-Confirm": job_id}, {"confirm": job_id}) == 202
+    assert get(f"{url}/api/stats")["calls"]["aws"]["TerminateJob"] == 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from selenium.common.exceptions import StaleElementReferenceException
@@ -162,3 +163,52 @@ def test_a_workflow_run_shows_its_nodes_linked_to_their_jobs(
     assert "SUCCEEDED" in nodes["ingest"].text and "FAILED" in nodes["mosaic"].text
     assert "dependency mosaic failed" in nodes["publish"].text
     assert nodes["mosaic"].get_attribute("href").endswith(f"/jobs/{local_jobs['failed']}")
+
+
+def test_an_array_is_one_row_and_its_page_a_grid_of_children(
+    browser: Any, local_jobs: dict[str, Any]
+) -> None:
+    definition = jobdef(local_jobs["tmp"], "echo-array", ["echo", "--message", "child"])
+    run = run_cli(["local", definition, "--array-size", "3", "--json"], local_jobs["env"], 90)
+    parent = json.loads(run.stdout.splitlines()[-1])["jobs"][0]["jobId"]
+    browser.get(local_jobs["url"] + "/")
+    wait_text(browser, "#jobs", "echo-array")
+    assert (
+        browser.execute_script(
+            "return document.querySelectorAll(`tr[data-job^='${arguments[0]}']`).length", parent
+        )
+        == 1
+    )
+    wait_text(browser, f'tr[data-job="{parent}"]', "3 SUCCEEDED")
+    browser.get(f"{local_jobs['url']}/jobs/{parent}")
+    wait_text(browser, "#children", "3 SUCCEEDED")
+    cells = browser.find_elements(By.CSS_SELECTOR, "#cells a")
+    assert [c.get_attribute("aria-label") for c in cells] == [
+        f"child {i}: SUCCEEDED" for i in range(3)
+    ]
+    cells[1].click()
+    wait_text(browser, "#logs", "task.succeeded")
+    assert unquote(browser.current_url).endswith(f"/jobs/{parent}:1")
+
+
+def test_a_waiting_job_says_why(browser: Any, local_jobs: dict[str, Any]) -> None:
+    from runtime.simulator.state import LocalState
+
+    reason = "waiting for capacity: MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE"
+    state = LocalState(Path(local_jobs["env"]["BATCH_TASK_HOME"]))
+    state.write_job(
+        {
+            "jobId": "waiting-job",
+            "jobName": "stuck",
+            "jobQueue": "local",
+            "status": "RUNNABLE",
+            "statusReason": reason,
+            "createdAt": 1795996800000,
+            "parameters": {},
+            "container": {"command": ["echo"]},
+            "attempts": [],
+        }
+    )
+    browser.get(f"{local_jobs['url']}/jobs/waiting-job")
+    wait_text(browser, "#waiting", "Why it is RUNNABLE")
+    assert reason in browser.find_element(By.ID, "waiting").text
