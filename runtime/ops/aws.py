@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from runtime.errors import TaskError, TransientError, UsageError, classify
+from runtime.retry import retryable
 
 
 def client(service: str) -> Any:
@@ -32,6 +33,8 @@ def call(fn: Callable[..., Any], what: str, **kwargs: Any) -> Any:
     try:
         return fn(**kwargs)
     except Exception as exc:
+        if retryable(exc):
+            raise TransientError(f"{what} failed, try again: {exc}") from exc
         kind = classify(exc)
         if kind is None:
             if type(exc).__name__ in ("ClientException", "ValidationException", "ClientError"):
