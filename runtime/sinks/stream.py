@@ -119,7 +119,8 @@ class StreamTransport:
             if self._replay:
                 sock.sendall(b"".join(self._replay))
                 self._carried += sum(map(len, self._replay))
-                self._unconfirmed, self._replay = self._replay, []
+                self._unconfirmed += self._replay
+                self._replay = []
             if batch:
                 data = b"".join(batch)
                 sock.sendall(data)
