@@ -106,6 +106,7 @@ def aws_jobs(
     array = submit(jobName="array-one", jobQueue=queue, jobDefinition=typed,
                    arrayProperties={"size": 4})["jobId"]  # fmt: skip
     member = submit(jobName="flow-node", jobQueue=queue, jobDefinition=typed,
+                    parameters={"token": SECRET},
                     tags={"batch-task:run-id": RUN_ID})["jobId"]  # fmt: skip
     unknown = submit(jobName="mystery-one", jobQueue=queue, jobDefinition=mystery,
                      parameters={"key": HIDDEN})["jobId"]  # fmt: skip
@@ -119,7 +120,7 @@ def aws_jobs(
     s3.put_object(Bucket=bucket, Key=f"progress/{single}.json", Body=json.dumps(progress))
     write_logs(single)
     record = {
-        "run_id": RUN_ID, "workflow": "nightly", "inputs": {},
+        "run_id": RUN_ID, "workflow": "nightly", "inputs": {"token": SECRET},
         "created_at": "2026-11-30T00:00:00.000Z",
         "nodes": {"only": {"job_id": member, "array_size": None, "depends_on": [],
                            "status": "SUBMITTED", "status_reason": None, "children": {}}},
@@ -215,7 +216,9 @@ def test_secrets_never_leave_the_board(board: str, aws_jobs: dict[str, Any]) -> 
     assert unknown["parameters"] == {"key": "***"}
     assert unknown["command"] == ["mystery", "--key", "***"]
     pages = [f"/api/jobs/{aws_jobs[k]}" for k in ("single", "unknown", "array")]
-    for path in ["/api/jobs", *pages, *(p + "/logs" for p in pages)]:
+    eventually(lambda: get(f"{board}/api/runs"), "the run record is read")
+    runs = ["/api/runs", f"/api/runs/{RUN_ID}"]
+    for path in ["/api/jobs", *pages, *(p + "/logs" for p in pages), *runs]:
         text = json.dumps(get(f"{board}{path}"))
         assert SECRET not in text and HIDDEN not in text, path
     last = get(f"{board}/api/stats")["last_event_id"]

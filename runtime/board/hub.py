@@ -18,7 +18,7 @@ from typing import Any
 
 from runtime.board import model
 from runtime.board.runs import Runs, overlay, sort_key
-from runtime.board.secrets import Masker
+from runtime.board.secrets import MASK, Masker
 from runtime.board.sources import Entry, Source, count_children
 
 EVENTS_KEPT = 20_000
@@ -78,16 +78,35 @@ class Hub:
         return masker.scrub(model.summary(entry.raw, entry.progress, entry.queue))
 
     def refresh_runs(self) -> None:
+        """Re-read run records; a run's nodes are announced when they or their jobs change."""
         records = self.runs.refresh()
         for run_id, (version, record) in records.items():
             shown = overlay(record, self._jobs_of(record))
-            key = (version, json.dumps(shown["nodes"], sort_keys=True))
-            self.records[run_id] = record
+            known = sorted(str(n.get("job_id")) in self.owner for n in shown["nodes"].values())
+            key = (version, json.dumps(shown["nodes"], sort_keys=True), known)
             if self._run_versions.get(run_id) != key:
                 self._run_versions[run_id] = key
-                self._publish("run", {"run_id": run_id, "nodes": shown["nodes"]})
+                self.records[run_id] = self._scrub_run(shown)
+                self._publish("run", {"run_id": run_id, "nodes": self.records[run_id]["nodes"]})
         for run_id in set(self.records) - set(records):
             self.records.pop(run_id)
+            self._run_versions.pop(run_id, None)
+
+    def _scrub_run(self, record: dict[str, Any]) -> dict[str, Any]:
+        """A run's inputs may carry a node's secret: every secret value of its jobs is removed,
+        and while one of its jobs is not on the board, every input is masked."""
+        unknown = False
+        for node in (record.get("nodes") or {}).values():
+            job_id = str(node.get("job_id"))
+            owner = self.owner.get(job_id)
+            entry = owner.entry(job_id) if owner else None
+            if entry is None:
+                unknown = True
+            else:
+                record = self.masker(entry.raw).scrub(record)
+        if unknown:
+            record = {**record, "inputs": {name: MASK for name in record.get("inputs") or {}}}
+        return record
 
     def _jobs_of(self, record: dict[str, Any]) -> dict[str, dict[str, Any]]:
         ids = {str(n.get("job_id")) for n in (record.get("nodes") or {}).values()}
@@ -202,12 +221,10 @@ class Hub:
         return self.masker(entry.raw).scrub(source.logs(job_id)[since:])
 
     def run_records(self) -> list[dict[str, Any]]:
-        shown = [overlay(r, self._jobs_of(r)) for r in list(self.records.values())]
-        return sorted(shown, key=sort_key, reverse=True)
+        return sorted(list(self.records.values()), key=sort_key, reverse=True)
 
     def run_record(self, run_id: str) -> dict[str, Any] | None:
-        record = self.records.get(run_id)
-        return overlay(record, self._jobs_of(record)) if record else None
+        return self.records.get(run_id)
 
     def stats(self) -> dict[str, Any]:
         return {

@@ -27,8 +27,8 @@ def load_tasks(environ: Mapping[str, str] = os.environ) -> dict[str, frozenset[s
     try:
         tasks = registry.load(environ)
     except UsageError as exc:
-        print(f"batch-task board: {exc}; jobs of unloaded tasks show no parameter", file=sys.stderr)
-        tasks = dict(registry._tasks)
+        print(f"batch-task board: {exc}; every job's parameters are masked", file=sys.stderr)
+        return {}
     return {name: frozenset(p.name for p in t.params if p.secret) for name, t in tasks.items()}
 
 
