@@ -75,6 +75,10 @@ def test_the_list_shows_both_jobs_and_a_new_one_runs_to_success_without_reload(
     assert row_status(browser, local_jobs["ok"]) == "SUCCEEDED"
     assert row_status(browser, local_jobs["failed"]) == "FAILED"
     assert "fail-input" in browser.find_element(By.ID, "jobs").text
+    fetched = browser.execute_script(
+        "return performance.getEntriesByType('resource').map((r) => r.name)"
+    )
+    assert fetched and all(url.startswith(local_jobs["url"]) for url in fetched), fetched
     browser.execute_script("window.stillTheSamePage = true")
     slow = jobdef(
         local_jobs["tmp"], "echo-late", ["echo", "--steps", "5", "--delay", "0.8", "--message", "x"]

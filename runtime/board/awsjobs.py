@@ -25,6 +25,7 @@ from runtime.ops.jobs import BatchJob
 
 DESCRIBE_CHUNK = 100
 LOG_POLL_SECONDS = 1.0
+DESCRIBED_SECONDS = 2.0  # a job outside the listing (an array child) is described again after
 
 
 @dataclass
@@ -51,6 +52,7 @@ class AwsSource:
         self._entries: dict[str, Entry] = {}
         self._progress: dict[str, tuple[str | None, dict[str, Any] | None, bool]] = {}
         self._logs: dict[str, _Logs] = {}
+        self._described: dict[str, tuple[float, Entry]] = {}
         self._lock = threading.Lock()
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
@@ -137,11 +139,16 @@ class AwsSource:
             known = self._entries.get(job_id)
         if known is not None:
             return known
+        cached = self._described.get(job_id)
+        if cached and (cached[1].raw.get("status") in TERMINAL or time.monotonic() < cached[0]):
+            return cached[1]
         jobs = self._call("DescribeJobs", jobs=[job_id]).get("jobs", [])
         if not jobs:
             return None
         raw = jobs[0]
-        return Entry(raw, self._progress.get(job_id, (None, None, False))[1], _version(raw))
+        entry = Entry(raw, self._progress.get(job_id, (None, None, False))[1], _version(raw))
+        self._described[job_id] = (time.monotonic() + DESCRIBED_SECONDS, entry)
+        return entry
 
     def logs(self, job_id: str) -> list[dict[str, Any]]:
         """The job's runtime events, fetching new ones at most once a second per job."""

@@ -42,7 +42,7 @@ function jobPage(main, jobId, allowTerminate) {
       h("dt", {}, "Duration"), h("dd", {}, duration(job.started_at, job.stopped_at)),
       job.depends_on && job.depends_on.length ? [h("dt", {}, "Depends on"), h("dd", {},
         job.depends_on.map((id) => [h("a", { href: `/jobs/${encodeURIComponent(id)}` }, id), " "]))] : null),
-    allowTerminate && !TERMINAL.has(job.status) ? terminateButton() : "");
+    allowTerminate && job.queue !== "local" && !TERMINAL.has(job.status) ? terminateButton() : "");
     const notes = [];
     if (["SUBMITTED", "PENDING", "RUNNABLE", "STARTING"].includes(job.status)) {
       notes.push(h("div", { class: "callout", id: "waiting" }, h("strong", {}, `Why it is ${job.status}: `),
