@@ -8,11 +8,14 @@ task), with no sink, with each sink alone, and with both: CloudWatch Logs on mot
 Papertrail over TLS on Debian's rsyslog (`imtcp` with the `ossl` driver, as
 tests/fixtures/rsyslog.py starts it). Exit time is from the `task.succeeded` event's timestamp
 to the process's end, so it holds the flush of every sink. CPU is the runtime's processes'
-(supervisor and task), and the servers' (moto, in this process, and rsyslogd): on a 2-core
-machine the servers take their CPU from the task. Lost events are counted three ways: the
-runtime's own report (`log.events_dropped`), and stdout's lines missing from what moto and
-rsyslog hold, compared line by line, in order. The table shows medians; lost is the worst
-round.
+(supervisor and task), and the servers' (moto, in this process, and rsyslogd). In production
+the services run elsewhere; here they share 2 cores with the task and take CPU from it.
+`--servers-nice 19` runs them at the lowest priority, closer to services on other machines
+while the machine is otherwise idle (on a loaded machine it starves them instead).
+
+Lost events are counted three ways: the runtime's own report (`log.events_dropped`), and
+stdout's lines missing from what moto and rsyslog hold, compared line by line, in order. The
+table shows medians; lost is the worst round.
 
 Targets (issue 12): at least 0.9x the stdout-only rate, at most 1 s of extra exit time, 0 lost.
 """
@@ -57,7 +60,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--servers-nice",
+        type=int,
+        default=0,
+        help="niceness of moto and rsyslogd (19: they take only the CPU the runtime leaves)",
+    )
     args = parser.parse_args()
+    os.nice(args.servers_nice)  # moto's threads and rsyslogd inherit it; the CLI runs at 0
 
     import boto3
     import trustme
@@ -98,7 +108,11 @@ def main() -> None:
                 servers = time.process_time() + rsyslog.cpu_seconds()
                 result = run(args.events, env, job_id, work)
                 lines = (work / f"{job_id}.out").read_text().splitlines()
-                expected = [line for line in lines if line.startswith("{")]
+                expected = [
+                    line
+                    for line in lines
+                    if line.startswith("{") and '"event": "log.events_dropped"' not in line
+                ]
                 if "PAPERTRAIL_URL" in env:
                     received = syslog_messages(rsyslog, job_id, len(expected))
                     result["papertrail lost"] = missing(expected, received)
@@ -129,7 +143,14 @@ def run(events: int, extra: dict[str, str], job_id: str, work: Path) -> dict[str
     argv = [str(Path(sys.executable).parent / "batch-task"), "log-burst", "--events", str(events)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with out.open("w") as stdout:
-        subprocess.run(argv, env=env, stdout=stdout, stderr=subprocess.DEVNULL, check=True)
+        subprocess.run(
+            argv,
+            env=env,
+            stdout=stdout,
+            stderr=subprocess.DEVNULL,
+            check=True,
+            preexec_fn=lambda: os.setpriority(os.PRIO_PROCESS, 0, 0),
+        )
     ended = time.time()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
