@@ -177,12 +177,21 @@ def test_definitions_are_registered_once_per_content(tmp_path: Path, env: dict) 
 
 
 def test_dry_run_prints_requests_and_writes_nothing(tmp_path: Path, env: dict, bucket: str) -> None:
-    result = run_cli(
-        ["workflow", "submit", wide_flow(tmp_path, 25), "--queue", QUEUE, "--dry-run"], env
-    )
+    path = wide_flow(tmp_path, 25)
+    document = json.loads(Path(path).read_text())
+    document["nodes"]["root"].update(queue="other-queue", attempts=3, timeout_seconds=600)
+    Path(path).write_text(json.dumps(document))
+    result = run_cli(["workflow", "submit", path, "--queue", QUEUE, "--dry-run"], env)
     assert result.returncode == 0, result.stderr
     requests = json.loads(result.stdout)
     assert len(requests) == 26 + 2
+    root = requests[-1]
+    assert root["jobQueue"] == "other-queue"
+    assert root["retryStrategy"] == {"attempts": 3}
+    assert root["timeout"] == {"attemptDurationSeconds": 600}
+    assert {d["jobId"] for d in root["dependsOn"]} <= {"<barrier-1>", "<barrier-2>"} | {
+        f"<leaf{i}>" for i in range(25)
+    }
     assert all(len(r.get("dependsOn", [])) <= 20 for r in requests)
     assert boto3.client("s3").list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
 

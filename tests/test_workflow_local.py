@@ -325,3 +325,31 @@ def test_an_interrupted_run_stops_its_jobs_and_runs_nothing_more(folder: Path, e
     nodes = json.loads((folder / "runs" / run_id / "run.json").read_text())["nodes"]
     assert [nodes[n]["status"] for n in ("a", "b", "c")] == ["FAILED"] * 3
     assert "interrupted" in nodes["b"]["status_reason"]
+
+
+PAIR = """\
+name: pair
+inputs: {out: {}}
+nodes:
+  a:
+    job_definition: defs/wf-step.json
+    params: {out: "{inputs.out}", name: a, sleep: 5}
+  b:
+    job_definition: defs/wf-step.json
+    params: {out: "{inputs.out}", name: b, sleep: 5}
+"""
+
+
+@pytest.mark.parametrize(("parallel", "overlap"), [("2", True), ("1", False)])
+def test_independent_nodes_run_side_by_side_up_to_parallel(
+    folder: Path, env: dict, parallel: str, overlap: bool
+) -> None:
+    args = ["workflow", "local", flow(folder, PAIR), "-p", f"out={folder}/out"]
+    result = run_cli([*args, "--parallel", parallel], env)
+    assert result.returncode == 0, result.stderr
+    ran = events(folder)
+    first_end = min(i for i, line in enumerate(ran) if line.startswith("end"))
+    starts_before_first_end = sum(line.startswith("start") for line in ran[:first_end])
+    assert starts_before_first_end == (2 if overlap else 1), ran
+    status = run_cli(["workflow", "status", result.stdout.splitlines()[-1], "--json"], env)
+    assert json.loads(status.stdout)["nodes"]["b"]["status"] == "SUCCEEDED"
