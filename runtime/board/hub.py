@@ -41,6 +41,7 @@ class Hub:
         self.next_id = int(time.time() * 1000)
         self.changed = threading.Condition()
         self.refreshes: Counter[str] = Counter()
+        self.settled: dict[str, dict[str, Any]] = {}
         self.errors: dict[str, str] = {}
         self.ready = threading.Event()
         self._ordered: list[dict[str, Any]] | None = None
@@ -129,6 +130,10 @@ class Hub:
                     else:
                         self.refresh_source(source)  # type: ignore[arg-type]
                     self.refreshes[name] += 1
+                    self.settled[name] = {
+                        "refreshes": self.refreshes[name],
+                        "calls": dict(getattr(source, "calls", {})),
+                    }
                     self.errors.pop(name, None)
                 except Exception as exc:
                     message = f"{type(exc).__name__}: {exc}"
@@ -233,4 +238,5 @@ class Hub:
             "last_event_id": self.next_id,
             "errors": dict(self.errors),
             "calls": {s.name: dict(s.calls) for s in self.sources},
+            "settled": dict(self.settled),
         }
