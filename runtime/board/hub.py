@@ -43,7 +43,6 @@ class Hub:
         self.refreshes: Counter[str] = Counter()
         self.settled: dict[str, dict[str, Any]] = {}
         self.errors: dict[str, str] = {}
-        self.ready = threading.Event()
         self._ordered: list[dict[str, Any]] | None = None
         self._body: bytes | None = None
 
@@ -73,6 +72,7 @@ class Hub:
             self._ordered = self._body = None
             self.owner.pop(job_id, None)
             self._versions.pop(job_id, None)
+            self._publish("removed", {"job_id": job_id})
 
     def row(self, entry: Entry) -> dict[str, Any]:
         masker = self.masker(entry.raw)
@@ -140,7 +140,6 @@ class Hub:
                     if self.errors.get(name) != message:
                         print(f"batch-task board: refreshing {name}: {message}", file=sys.stderr)
                     self.errors[name] = message
-            self.ready.set()
             stop.wait(max(0.05, min(due.values()) - time.monotonic()))
 
     def since(self, last_id: int) -> list[tuple[int, str, str]] | None:

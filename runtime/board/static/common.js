@@ -88,7 +88,7 @@ function childrenBar(children, size) {
 
 // One EventSource for the page; it reconnects by itself and sends Last-Event-ID.
 const live = {
-  handlers: { job: [], run: [], reset: [] },
+  handlers: { job: [], run: [], removed: [], reset: [] },
   on(kind, fn) { this.handlers[kind].push(fn); },
   start() {
     const badge = document.getElementById("live");

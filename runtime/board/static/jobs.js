@@ -121,6 +121,7 @@ function jobsPage(main) {
   search.addEventListener("input", () => { state.q = search.value.trim(); keep(); render(); });
   queueSelect.addEventListener("change", () => { state.queue = queueSelect.value; keep(); render(); });
   live.on("job", (row) => { state.rows.set(row.job_id, row); later(); });
+  live.on("removed", (gone) => { state.rows.delete(gone.job_id); later(); });
   live.on("run", (run) => {
     const known = state.runs.get(run.run_id);
     if (known) { known.nodes = run.nodes; later(); } else api("/api/runs").then((runs) => {
