@@ -53,6 +53,16 @@ def test_receiver_that_never_reads(silent_syslog: Receiver) -> None:
     assert silent_syslog.connections >= 1
 
 
+def test_a_run_with_a_receiver_that_never_reads(silent_syslog: Receiver) -> None:
+    env = base_env(PAPERTRAIL_URL=silent_syslog.url)
+    run = run_cli(["chatty", "--count", "20000", "--size", "500"], env)
+    assert run.returncode == 0
+    assert len(run.named("chatty.line")) == 20_000
+    report = run.one("log.events_dropped")
+    assert report == run.events[-1]
+    assert 0 < report["dropped"]["papertrail"] <= 20_002
+
+
 def test_a_full_queue_drops_and_counts_instead_of_blocking(silent_syslog: Receiver) -> None:
     transport = sink_for(silent_syslog.url)._transport
     sink = QueuedSink("papertrail", transport, capacity=100)
