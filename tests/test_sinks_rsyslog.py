@@ -85,19 +85,32 @@ def test_udp_is_best_effort(rsyslog: Rsyslog) -> None:
     assert positions == sorted(set(positions))
 
 
-def test_a_run_reaches_rsyslog_over_tls(rsyslog: Rsyslog, tls_ca: tuple[Any, Path]) -> None:
-    """Through the CLI: what stdout shows is what rsyslog wrote, in order."""
+def test_a_run_of_20000_events_reaches_rsyslog_over_tls(
+    rsyslog: Rsyslog, tls_ca: tuple[Any, Path]
+) -> None:
+    """Through the CLI: what stdout shows is what rsyslog wrote, every line, in order."""
     env = base_env(
         PAPERTRAIL_URL=f"127.0.0.1:{rsyslog.ports['tls']}",
         SSL_CERT_FILE=str(tls_ca[1]),
         AWS_BATCH_JOB_ID="cli-run",
     )
-    run = run_cli(["chatty", "--count", "2000"], env)
+    run = run_cli(["chatty", "--count", "20000"], env)
     assert run.returncode == 0, run.stderr
     assert not run.named("log.events_dropped")
     expected = stdout_lines(run.stdout)
+    assert len(expected) == 20_002
     received = rsyslog.wait_for("tls", len(expected))
     assert [line.message for line in received] == expected
-    assert received[0].pri == 14
-    shown = [json.loads(line.message)["timestamp"] for line in received]
-    assert [line.timestamp for line in received] == shown
+    assert {(line.hostname, line.app) for line in received} == {("cli-run", "chatty")}
+
+
+def test_each_header_shows_its_lines_time_and_level(
+    rsyslog: Rsyslog, tls_ca: tuple[Any, Path]
+) -> None:
+    env = base_env(PAPERTRAIL_URL=rsyslog.url("tls"), SSL_CERT_FILE=str(tls_ca[1]))
+    run = run_cli(["chatty", "--count", "500"], env)
+    assert run.returncode == 0, run.stderr
+    received = rsyslog.wait_for("tls", len(stdout_lines(run.stdout)))
+    events = [json.loads(line.message) for line in received]
+    assert [line.timestamp for line in received] == [event["timestamp"] for event in events]
+    assert {line.pri for line in received} == {14}
