@@ -23,7 +23,8 @@ from typing import Any
 from runtime.workflow.plan import PlannedNode
 from runtime.workflow.templates import as_text
 
-# SubmitJob requests are limited in size (30 KiB); parameters beyond this go to a document.
+# SubmitJob requests are limited in size; past this many bytes of parameters (JSON), the
+# largest values go to a `--params` document, well inside the limit.
 MAX_PARAMETER_BYTES = 8 * 1024
 
 

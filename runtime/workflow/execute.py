@@ -84,6 +84,7 @@ def run(
     """Run every job to its end; `on_change()` is called when a job ends and once a second.
     `env` goes over each job definition's environment, as `local -e` does."""
     submit(plan, jobs, env)
+    on_change()
     slots = threading.Semaphore(max(1, parallel))
     threads = [
         threading.Thread(

@@ -10,7 +10,6 @@ its last line, so `RUN=$(batch-task workflow local ... | tail -1)` works.
 from __future__ import annotations
 
 import signal
-import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from runtime import cgroups
+from runtime.errors import UsageError
 from runtime.ops.arguments import Parser, pairs
 from runtime.workflow import compile, execute, record, status
 from runtime.workflow.plan import Plan, make
@@ -40,6 +40,8 @@ def main(args: list[str]) -> int:
         help="environment over every job definition's, as for `local` (kept for resume)",
     )
     ns = parser.parse_args(args)
+    if ns.parallel is not None and ns.parallel < 1:
+        raise UsageError(f"--parallel must be at least 1, got {ns.parallel}")
     plan = make(ns.flow, pairs(ns.params, "-p"))
     store = Store.from_env()
     compiled = record.compiled_document(plan, "local")
@@ -110,4 +112,3 @@ def _interrupts(stop: threading.Event) -> Iterator[list[int]]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-        sys.stderr.flush()

@@ -26,6 +26,8 @@ def main(args: list[str]) -> int:
     parser.add_argument("run_id", metavar="RUN_ID")
     parser.add_argument("--parallel", type=int, default=None, metavar="N")
     ns = parser.parse_args(args)
+    if ns.parallel is not None and ns.parallel < 1:
+        raise UsageError(f"--parallel must be at least 1, got {ns.parallel}")
     store = Store.from_env()
     compiled, _ = record.load(store, ns.run_id)
     plan = record.plan_from(compiled)
