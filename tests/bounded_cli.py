@@ -49,6 +49,11 @@ class Outcome:
         return f"{list(self.args)!r} exited {self.returncode}:\n{self.output[-3000:]}"
 
 
+def limited_command(args: Sequence[str | bytes]) -> list[str | bytes]:
+    """The command line that runs `batch-task ARGS` within MEMORY_LIMIT of address space."""
+    return [sys.executable, "-c", _LIMIT_AND_EXEC, *args]
+
+
 def closed_port_env(**extra: str) -> dict[str, str]:
     return base_env(**CLOSED_PORT_AWS, **extra)
 
@@ -61,7 +66,7 @@ def run_bounded(
 ) -> Outcome:
     """Run `batch-task ARGS`; raises subprocess.TimeoutExpired if it outlives `timeout`."""
     done = subprocess.run(
-        [sys.executable, "-c", _LIMIT_AND_EXEC, *args],
+        limited_command(args),
         env=dict(env or closed_port_env()),
         input=stdin,
         capture_output=True,

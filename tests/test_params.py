@@ -82,6 +82,30 @@ def test_empty_string_means_none_for_optional_parameters() -> None:
     assert (got["limit"], got["items"], got["numbers"]) == (None, None, None)
 
 
+def test_an_empty_bool_means_the_default() -> None:
+    """`-p overwrite=` in a job definition gives `--overwrite ""`: not given, not an error."""
+    assert result(["--flag", "", "--name", "n"])["flag"] is False
+
+
+def test_a_secret_may_be_optional_either_way(tmp_path: Path) -> None:
+    module = tmp_path / "optional_secret.py"
+    module.write_text(
+        "from typing import Annotated\nfrom runtime import Secret, task\n\n"
+        "@task\ndef keys(a: Annotated[str, Secret] | None = None,\n"
+        "         b: Annotated[str | None, Secret] = None) -> int:\n    return 0\n"
+    )
+    env = base_env(
+        PYTHONPATH=f"{tmp_path}:{base_env()['PYTHONPATH']}", TASK_MODULES="optional_secret"
+    )
+    described = run_cli(["describe", "keys", "--json"], env)
+    assert described.returncode == 0, described.stderr
+    found = {p["name"]: p for p in json.loads(described.stdout)["parameters"]}
+    assert found["a"]["secret"] and found["b"]["secret"]
+    run = run_cli(["keys", "--a", "alpha-secret-1", "--b", "beta-secret-2"], env)
+    assert run.returncode == 0
+    assert "alpha-secret-1" not in run.stdout and "beta-secret-2" not in run.stdout
+
+
 def test_every_problem_is_reported_at_once() -> None:
     error = usage_error(["--count", "many", "--colour", "red", "--mode", "medium", "x"])
     assert "--count: expected an integer, got 'many'" in error
@@ -144,6 +168,8 @@ def test_an_unresolved_batch_placeholder_counts_as_not_given(tmp_path: Path) -> 
     )
     assert (got["name"], got["limit"]) == ("from-item", None)
     assert "--name is required (str)" in usage_error(["--name", "Ref::name"])
+    assert "--name is required (str)" in usage_error(["--name", "Ref::dst-name"])
+    assert result(["--name", "x=Ref::name"])["name"] == "x=Ref::name", "only whole arguments"
 
 
 def test_manifest_as_json_lines(tmp_path: Path) -> None:

@@ -47,7 +47,7 @@ def tokenize(by_name: Mapping[str, Param], argv: Sequence[str]) -> Tokens:
             if (
                 param is not None
                 and param.is_bool
-                and (nxt is None or nxt.lower() not in TRUE | FALSE)
+                and (nxt is None or nxt.lower() not in TRUE | FALSE | {""})
             ):
                 value = "true"
             elif nxt is None:
@@ -56,6 +56,9 @@ def tokenize(by_name: Mapping[str, Param], argv: Sequence[str]) -> Tokens:
             else:
                 value, i = nxt, i + 1
         if placeholders.is_unresolved(value):
+            continue
+        if value == "" and key in by_name and by_name[key].is_bool:
+            # `-p overwrite=` in a job definition: empty means not given, the default applies.
             continue
         if key in RESERVED_FLAGS:
             if key in tokens.specials:

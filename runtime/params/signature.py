@@ -99,10 +99,7 @@ def params_of(func: Callable[..., Any]) -> tuple[Param, ...]:
             raise TypeError(f"{func.__qualname__}: *{p.name} can't be a job parameter")
         if p.name in RESERVED_FLAGS:
             raise TypeError(f"{func.__qualname__}: --{p.name} is reserved by batch-task")
-        secret = False
-        if typing.get_origin(hint) is typing.Annotated:
-            hint, *meta = typing.get_args(hint)
-            secret = Secret in meta
+        hint, secret = _unwrap_secret(hint)
         optional = False
         if typing.get_origin(hint) in (typing.Union, types.UnionType):
             args = [a for a in typing.get_args(hint) if a is not type(None)]
@@ -112,10 +109,20 @@ def params_of(func: Callable[..., Any]) -> tuple[Param, ...]:
                     f"{func.__qualname__}: {p.name}: unions other than X | None "
                     "can't be parsed from the command line"
                 )
-            hint = args[0]
+            # `Annotated[str, Secret] | None` puts the marker inside the union.
+            hint, inner_secret = _unwrap_secret(args[0])
+            secret = secret or inner_secret
         type_name(hint)
         params.append(Param(p.name, hint, p.default, optional, secret, helps.get(p.name, "")))
     return tuple(params)
+
+
+def _unwrap_secret(hint: Any) -> tuple[Any, bool]:
+    """The annotation without `Annotated[...]`, and whether its metadata marks it secret."""
+    if typing.get_origin(hint) is typing.Annotated:
+        inner, *meta = typing.get_args(hint)
+        return inner, Secret in meta
+    return hint, False
 
 
 def masked(params: Sequence[Param], kwargs: Mapping[str, Any]) -> dict[str, Any]:
