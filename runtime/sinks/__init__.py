@@ -26,7 +26,11 @@ class Sink(Protocol):
     """Why the last delivery failed, for the same report."""
 
     def emit(self, record: Record) -> None:
-        """Take one event; return at once, dropping (and counting) it when the queue is full."""
+        """Take one event; return at once, dropping (and counting) it when the queue is full.
+
+        Called by one thread at a time, in stdout's order (the supervisor's output lock), which
+        is the order the service receives; it formats the event there, in 2 to 4 µs.
+        """
 
     def close(self, budget_seconds: float) -> int:
         """Deliver what is queued within the budget; return how many events were lost.
