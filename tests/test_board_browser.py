@@ -216,3 +216,30 @@ def test_a_waiting_job_says_why(browser: Any, local_jobs: dict[str, Any]) -> Non
     browser.get(f"{local_jobs['url']}/jobs/waiting-job")
     wait_text(browser, "#waiting", "Why it is RUNNABLE")
     assert reason in browser.find_element(By.ID, "waiting").text
+
+
+def test_a_running_jobs_page_follows_its_progress_and_logs_live(
+    browser: Any, local_jobs: dict[str, Any]
+) -> None:
+    slow = jobdef(
+        local_jobs["tmp"],
+        "echo-follow",
+        ["echo", "--steps", "8", "--delay", "0.6", "--message", "y"],
+    )
+    proc = start_cli(["local", slow], local_jobs["env"])
+    try:
+        browser.get(local_jobs["url"] + "/")
+        wait_text(browser, "#jobs", "echo-follow")
+        browser.execute_script(
+            "[...document.querySelectorAll('#jobs a')]"
+            ".find((a) => a.textContent === 'echo-follow').click()"
+        )
+        wait_text(browser, "#logs", "task.started")
+        wait_text(browser, "#progress", "step")
+        wait_text(browser, "#logs", "task.progress")
+        wait_text(browser, "#logs", "task.succeeded")
+        wait_text(browser, "#status", "SUCCEEDED")
+        wait_text(browser, "#log-state", "still polling for late lines")
+    finally:
+        proc.communicate(timeout=60)
+    assert proc.returncode == 0
