@@ -74,7 +74,7 @@ def decode(data: bytes, label: str) -> str:
     if nul >= 0:
         raise InputError(
             f"{label} holds binary data (a NUL byte at offset {nul}), not text: "
-            "give a UTF-8 JSON document"
+            "give UTF-8 text"
         )
     try:
         return data.decode("utf-8-sig")

@@ -38,7 +38,10 @@ WORDS: dict[str, list[str]] = {
     "describe": ["typed", "echo", "ingest", "nope", "--json"],
     "run": ["typed", "echo", "--name", "--count", "--flag", "--params", "--manifest", "x"],
     "doctor": ["--json"],
-    "local": ["{JOBDEF}", "-p", "name=x", "count=2", "--array-size", "2", "--image", "--json"],
+    "local": [
+        *("{JOBDEF}", "-p", "name=x", "count=2", "--array-size", "2", "--image", "--json"),
+        *("{FIFO}", "{BIG}"),
+    ],
     "submit": [
         *("{JOBDEF}", "--queue", "q", "-p", "name=x", "--array-size", "--manifest"),
         *("--depends-on", "--dry-run", "--name"),
@@ -49,7 +52,10 @@ WORDS: dict[str, list[str]] = {
     ],
     "status": ["job-1", "local-0123", "--json"],
     "logs": ["job-1", "local-0123", "--follow"],
-    "workflow": ["validate", "local", "submit", "status", "resume", "{WORKFLOW}", "run-1"],
+    "workflow": [
+        *("validate", "local", "submit", "status", "resume", "run-1"),
+        *("{WORKFLOW}", "{FIFO}", "{DIR}", "/dev/zero"),
+    ],
     "board": ["--queue", "q", "--local", "--state", "{DIR}", "--port", "--allow-terminate"],
 }
 # Commands that serve or follow until interrupted: still running after SETTLE seconds, they

@@ -59,25 +59,19 @@ def load(path: str | Path, problems: list[str]) -> Flow | None:
     """Read and check the file; append what is wrong to `problems` (None if unreadable)."""
     import yaml
 
-    source = Path(path)
-    try:
-        if "://" in str(path):
-            from runtime import uris
+    from runtime import documents
 
-            document = yaml.safe_load(uris.read_text(str(path)))
-            return parse(document, Path(str(path).split("://", 1)[1]), problems)
-        document = yaml.safe_load(source.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        problems.append(f"workflow file {str(source)!r} does not exist")
-        return None
-    except OSError as exc:
-        problems.append(f"workflow file {str(source)!r} can't be read: {exc}")
+    source = Path(str(path).split("://", 1)[1]) if "://" in str(path) else Path(path)
+    try:
+        document = yaml.safe_load(documents.read_text(str(path), "workflow file"))
+    except TaskError as exc:
+        problems.append(str(exc))
         return None
     except yaml.YAMLError as exc:
-        problems.append(f"workflow file {str(source)!r} is not valid YAML: {exc}")
+        problems.append(f"workflow file {str(path)!r} is not valid YAML: {exc}")
         return None
-    except TaskError as exc:
-        problems.append(f"workflow file {str(path)!r} can't be read: {exc}")
+    except RecursionError:
+        problems.append(f"workflow file {str(path)!r} is nested too deeply to be a workflow")
         return None
     return parse(document, source, problems)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from runtime import uris
+from runtime import documents
 from runtime.errors import TaskError
 
 MAX_ARRAY_SIZE = 10_000
@@ -16,7 +16,7 @@ def items(value: Any, where: str, problems: list[str]) -> list[dict[str, Any]]:
         found = value
     elif isinstance(value, str) and value:
         try:
-            found = read_manifest(uris.read_text(value))
+            found = read_manifest(documents.read_text(value, "foreach manifest"))
         except (TaskError, ValueError) as exc:
             problems.append(f"{where}: manifest {value!r} can't be read: {exc}")
             return []
