@@ -154,10 +154,3 @@ def _refuse_link_local(uri: str, host: str, port: int | None) -> None:
                 f"{shown(uri)} resolves to {address}, a link-local or instance-metadata "
                 "address; such URLs are refused"
             )
-
-
-def read_text(uri: str) -> str:
-    """The bounded reader under its old name, for callers not yet moved to runtime.documents."""
-    from runtime import documents
-
-    return documents.read_text(uri)

@@ -82,6 +82,28 @@ def test_local_with_a_binary_file_is_bad_input(tmp_path: Path) -> None:
 # --- every kind of hostile document ----------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("name", "phrase"),
+    [("FIFO", "named pipe"), ("/dev/zero", "character device"), ("BINARY", "binary data")],
+)
+def test_workflow_files_are_read_bounded(tmp_path: Path, name: str, phrase: str) -> None:
+    """Was: `workflow validate` hung on a FIFO or /dev/zero and crashed (70) on binary bytes."""
+    path = {"FIFO": tmp_path / "flow.yaml", "BINARY": tmp_path / "flow.bin"}.get(name)
+    if name == "FIFO":
+        os.mkfifo(tmp_path / "flow.yaml")
+    elif name == "BINARY":
+        (tmp_path / "flow.bin").write_bytes(bytes(range(256)))
+    refused(["workflow", "validate", str(path or name)], 64, "workflow file", phrase)
+
+
+def test_export_aoi_from_a_fifo_is_refused(tmp_path: Path) -> None:
+    fifo = tmp_path / "aoi.geojson"
+    os.mkfifo(fifo)
+    args = ["--source", str(ROOT / "tests" / "data" / "RGB.byte.tif")]
+    args += ["--destination", str(tmp_path / "out.tif"), "--aoi", str(fifo)]
+    refused(["export", *args], 65, "--aoi file", "named pipe")
+
+
 def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
     fifo = tmp_path / "params.fifo"
     os.mkfifo(fifo)
