@@ -10,6 +10,7 @@ usage error (64). Documents are read through `runtime.documents`, which bounds t
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 import socket
 from pathlib import Path
@@ -32,6 +33,9 @@ HTTP_TIMEOUT = 30
 # inside boto3 with a ParamValidationError instead of a message naming the input.
 _BUCKET = re.compile(r"^[a-zA-Z0-9.\-_]{1,255}$")
 S3_KEY_MAX_BYTES = 1024
+# Linux's limits for one path component and a whole path.
+NAME_MAX = 255
+PATH_MAX = 4096
 _SHOWN = 80
 
 
@@ -51,6 +55,8 @@ def check(uri: str) -> str:
             f"{shown(uri)}: unsupported scheme {parsed.scheme!r}; use a local path, "
             "file://, s3:// or https://"
         )
+    if scheme in ("", "file"):
+        _check_name_length(uri, local_path(uri) or Path(uri))
     if scheme == "s3":
         s3_bucket_and_key(uri)
     if scheme in ("http", "https"):
@@ -120,6 +126,20 @@ def as_task_error(exc: BaseException, uri: str) -> BaseException:
 def shown(text: str) -> str:
     """A user's URI as messages quote it: repr, cut so that one bad input is one line."""
     return repr(text if len(text) <= _SHOWN else f"{text[: _SHOWN - 3]}...")
+
+
+def _check_name_length(uri: str, path: Path) -> None:
+    """A path no file system can hold is a usage error here, not an OSError in a task."""
+    try:
+        encoded = os.fsencode(path)
+    except UnicodeEncodeError:
+        raise UsageError(f"{shown(uri)} is not a valid file name") from None
+    longest = max((len(part) for part in encoded.split(b"/")), default=0)
+    if longest > NAME_MAX or len(encoded) > PATH_MAX:
+        raise UsageError(
+            f"{shown(uri)} is too long to be a file name (a name holds at most {NAME_MAX} "
+            f"bytes, a path {PATH_MAX}); give a shorter path"
+        )
 
 
 def _parse(uri: str) -> ParseResult:

@@ -46,6 +46,15 @@ def test_export_params_of_5000_characters_is_a_usage_error() -> None:
     assert len(message) < 400, "one bad input is one short line, not 5,000 characters"
 
 
+@pytest.mark.parametrize("flag", ["--source", "--destination"])
+def test_an_over_long_source_or_destination_is_a_usage_error(tmp_path: Path, flag: str) -> None:
+    """Was: exit 70, `OSError: File name too long` inside the task."""
+    args = {"--source": str(ROOT / "tests" / "data" / "RGB.byte.tif")}
+    args["--destination"] = str(tmp_path / "out.tif")
+    args[flag] = str(tmp_path / ("a" * 300))
+    refused(["ingest", *(x for pair in args.items() for x in pair)], 64, "too long")
+
+
 @pytest.mark.parametrize(
     ("uri", "phrase"),
     [
