@@ -9,7 +9,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from tests.conftest import ROOT, base_env
+from tests.conftest import ROOT, base_env, parse_events
 
 # Nothing listens on the discard port: every AWS call fails at once with "connection refused".
 CLOSED_PORT_AWS = {
@@ -86,3 +86,20 @@ def assert_clean(outcome: Outcome, *codes: int) -> None:
     allowed = set(codes) or DOCUMENTED
     assert outcome.returncode in allowed, outcome.explain()
     assert "Traceback" not in outcome.output, outcome.explain()
+
+
+def failure(outcome: Outcome) -> str:
+    """What the user is told: the task.failed event of a task run, else stderr."""
+    failed = [e for e in parse_events(outcome.stdout) if e.get("event") == "task.failed"]
+    return failed[-1]["error"] if failed else outcome.stderr
+
+
+def refused(args: Sequence[str | bytes], code: int, *phrases: str, **env: str) -> str:
+    """Run with AWS at the closed port; expect `code` and a short message with `phrases`."""
+    outcome = run_bounded(args, closed_port_env(**env))
+    assert_clean(outcome, code)
+    message = failure(outcome)
+    for phrase in phrases:
+        assert phrase in message, outcome.explain()
+    assert all(len(line) < 400 for line in message.splitlines()), "a bad input is quoted short"
+    return message

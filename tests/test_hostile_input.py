@@ -14,27 +14,11 @@ from typing import Any
 
 import pytest
 
-from tests.bounded_cli import Outcome, assert_clean, closed_port_env, run_bounded
-from tests.conftest import ROOT, base_env, parse_events
+from tests.bounded_cli import assert_clean, closed_port_env, failure, refused, run_bounded
+from tests.conftest import ROOT, base_env
 
 MIB = 1024 * 1024
 REQUIRED = ["--source", "in.tif", "--destination", "out.tif"]
-
-
-def failure(outcome: Outcome) -> str:
-    """What the user is told: the task.failed event of a task run, else stderr."""
-    failed = [e for e in parse_events(outcome.stdout) if e.get("event") == "task.failed"]
-    return failed[-1]["error"] if failed else outcome.stderr
-
-
-def refused(args: list[str | bytes], code: int, *phrases: str, **env: str) -> str:
-    outcome = run_bounded(args, closed_port_env(**env))
-    assert_clean(outcome, code)
-    message = failure(outcome)
-    for phrase in phrases:
-        assert phrase in message, outcome.explain()
-    assert all(len(line) < 400 for line in message.splitlines()), "a bad input is quoted short"
-    return message
 
 
 # --- the five examples of issue 13 -------------------------------------------------------------
