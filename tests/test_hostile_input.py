@@ -177,6 +177,11 @@ def test_hostile_values_are_usage_errors(args: list[str], phrase: str) -> None:
     assert len(message) < 1000
 
 
+def test_an_empty_schedule_name_is_a_usage_error() -> None:
+    """Was: exit 70, botocore's ParamValidationError from DeleteSchedule."""
+    refused(["schedule", "delete", ""], 64, "DeleteSchedule() can't be sent")
+
+
 def test_an_unresolved_placeholder_for_params_or_manifest_means_not_given() -> None:
     outcome = run_bounded(
         ["typed", "--params", "Ref::params", "--manifest", "Ref::manifest", "--name", "n"]

@@ -39,6 +39,8 @@ def call(fn: Callable[..., Any], what: str, **kwargs: Any) -> Any:
         if kind is None:
             if type(exc).__name__ in ("ClientException", "ValidationException", "ClientError"):
                 raise UsageError(f"{what} was refused: {exc}") from exc
+            if type(exc).__name__ == "ParamValidationError":
+                raise UsageError(f"{what} can't be sent: {exc}") from exc
             if type(exc).__name__ == "NoCredentialsError":
                 raise UsageError(f"{what} needs AWS credentials: {exc}") from exc
             raise
