@@ -17,6 +17,7 @@ from typing import Any
 
 from runtime import registry
 from runtime.errors import UsageError
+from runtime.params.placeholders import is_unresolved, name_of
 
 MASK = "***"
 _SHORTEST_SCRUBBED = 4
@@ -53,7 +54,7 @@ class Masker:
         return not self.known or _norm(name) in self.secret
 
     def _keep(self, value: Any) -> None:
-        if isinstance(value, str) and value and value != MASK and not value.startswith("Ref::"):
+        if isinstance(value, str) and value and value != MASK and not is_unresolved(value):
             self.values.add(value)
 
     def _mask_command(self, command: list[str]) -> list[str]:
@@ -98,11 +99,12 @@ class Masker:
 
     def _mask_parameters(self, parameters: dict[str, Any], command: list[str]) -> dict[str, Any]:
         """Batch parameters are `Ref::` names: secret when their name or their flag is."""
-        behind = {
-            word.removeprefix("Ref::"): command[i - 1]
+        found = (
+            (name_of(word), command[i - 1])
             for i, word in enumerate(command)
-            if i and isinstance(word, str) and word.startswith("Ref::")
-        }
+            if i and isinstance(word, str)
+        )
+        behind = {name: flag for name, flag in found if name is not None}
         masked = {}
         for name, value in parameters.items():
             if self._hidden(name) or self._hidden(behind.get(name, name)):

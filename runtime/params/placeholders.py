@@ -32,6 +32,11 @@ def is_unresolved(argument: str) -> bool:
     return name_of(argument) is not None
 
 
+def placeholder(name: str) -> str:
+    """The argument Batch would substitute with parameter `name`: `Ref::name`."""
+    return PREFIX + name
+
+
 def names(command: Sequence[str]) -> list[str]:
     """The parameter names a command refers to, in order of first use."""
     found = (name_of(argument) for argument in command)

@@ -20,6 +20,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from runtime.params.placeholders import placeholder
 from runtime.workflow.plan import PlannedNode
 from runtime.workflow.templates import as_text
 
@@ -87,7 +88,7 @@ def _plain(
         if _size(parameters) <= MAX_PARAMETER_BYTES:
             break
         moved[key] = parameters[key]
-        parameters[key] = f"Ref::{key}"
+        parameters[key] = placeholder(key)
     job = CompiledJob(parameters=parameters, indexes=indexes)
     if moved:
         name = params_name(node.name, suffix)
@@ -104,7 +105,7 @@ def _texts(values: dict[str, Any]) -> dict[str, str]:
 def local_parameters(node: PlannedNode, job: CompiledJob) -> dict[str, str]:
     """Locally, a placeholder without a value must stay `Ref::name`, as Batch leaves it."""
     unresolved = {
-        name: f"Ref::{name}"
+        name: placeholder(name)
         for name in node.definition.placeholders
         if name not in node.definition.defaults
     }
