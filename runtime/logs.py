@@ -125,19 +125,23 @@ class WireOutput:
 
 class _Timestamp:
     """RFC 3339 UTC with milliseconds. The text up to the second is formatted once a second:
-    strftime was a fifth of the cost of an event."""
+    strftime was a fifth of the cost of an event. The epoch seconds the sinks get beside the
+    line are the same instant cut to the same millisecond, so a syslog header and its line
+    never disagree."""
 
     def __init__(self) -> None:
         self._second: tuple[int, str] = (-1, "")
 
     def __call__(self, _: Any, __: str, event: Event) -> Event:
-        now = event["_epoch"] = time.time()
+        now = time.time()
         second, prefix = self._second
         if int(now) != second:
             second = int(now)
             prefix = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))
             self._second = (second, prefix)
-        event["timestamp"] = f"{prefix}{int((now - second) * 1000):03d}Z"
+        millis = int((now - second) * 1000)
+        event["timestamp"] = f"{prefix}{millis:03d}Z"
+        event["_epoch"] = second + millis / 1000
         return event
 
 
