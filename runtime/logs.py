@@ -1,8 +1,10 @@
 """Structured logs: one JSON object per line on stdout, the same line to every remote sink.
 
 A structlog processor chain builds the event (job keys, level, timestamp, exception), renders
-it once as JSON, redacts secrets from the rendered text, and hands the line to `Output`, which
-writes stdout and offers the line to each sink without waiting for it.
+it once as JSON and redacts secrets from the rendered text. The chain ends differently in the
+two processes of a run: in the task's process, `WireOutput` sends the line to the supervisor;
+in the supervisor, `Output` writes stdout and offers a `Record` to each sink without waiting,
+for its own events and for the lines the task's process sent.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any, Protocol, TextIO
 import structlog
 
 from runtime import wire
+from runtime.events import SPEC_KEYS
 from runtime.sinks import Sink
 from runtime.sinks.record import Record
 
@@ -30,8 +33,6 @@ LEVELS = {
     "warning": logging.WARNING,
     "error": logging.ERROR,
 }
-# The keys SPEC puts first on every event, in this order.
-SPEC_KEYS = ("timestamp", "level", "event", "logger", "task", "job_id", "attempt")
 _MIN_SECRET = 4
 _STD_LOGGER_LEVEL = logging.WARNING
 _REPORT_MARGIN = 0.2
