@@ -73,8 +73,7 @@ def decode(data: bytes, label: str) -> str:
     nul = data.find(b"\x00")
     if nul >= 0:
         raise InputError(
-            f"{label} holds binary data (a NUL byte at offset {nul}), not text: "
-            "give UTF-8 text"
+            f"{label} holds binary data (a NUL byte at offset {nul}), not text: give UTF-8 text"
         )
     try:
         return data.decode("utf-8-sig")
