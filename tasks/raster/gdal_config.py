@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import urlparse
 
+from runtime import UsageError
 from runtime.uris import HTTP_TIMEOUT
 from tasks.raster.resources import MIB, Resources
 
@@ -47,12 +48,29 @@ def gdal_env(machine: Resources, environ: Mapping[str, str]) -> dict[str, str | 
     make the GeoTIFF reader decode in threads whose errors no longer name the band of a
     corrupt tile.
     """
-    config: dict[str, str | int] = {
-        **DEFAULTS,
-        **s3_endpoint(environ),
-        "GDAL_CACHEMAX": machine.gdal_cache_mib * MIB,
-    }
-    return {**config, **{name: environ[name] for name in config if name in environ}}
+    config: dict[str, str | int] = {**DEFAULTS, **s3_endpoint(environ)}
+    config.update({name: environ[name] for name in config if name in environ})
+    config["GDAL_CACHEMAX"] = cache_bytes(environ.get("GDAL_CACHEMAX"), machine)
+    return config
+
+
+def cache_bytes(setting: str | None, machine: Resources) -> int:
+    """GDAL_CACHEMAX in bytes, which rasterio.Env requires: the container's share when unset,
+    else read as GDAL reads it (`25%` of the memory, a number below 100,000 in megabytes,
+    else bytes)."""
+    text = (setting or "").strip()
+    try:
+        if not text:
+            return machine.gdal_cache_mib * MIB
+        if text.endswith("%"):
+            return int(machine.memory_bytes * float(text[:-1]) / 100)
+        value = int(text)
+    except ValueError:
+        raise UsageError(
+            f"GDAL_CACHEMAX={setting!r} is not a cache size: give megabytes (128), "
+            "bytes (134217728) or a share of the memory (10%)"
+        ) from None
+    return value * MIB if value < 100_000 else value
 
 
 def s3_endpoint(environ: Mapping[str, str]) -> dict[str, str]:
