@@ -18,6 +18,7 @@ import runtime
 from runtime import registry
 from runtime.errors import ExitCode, TaskError, UsageError
 
+SIGPIPE_EXIT = 128 + 13
 USAGE = """\
 usage: batch-task TASK [--name value]...        run a task (same as `run TASK`)
        batch-task run TASK [--name value]...
@@ -59,6 +60,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("batch-task: interrupted", file=sys.stderr)
         return ExitCode.SIGINT
+    except BrokenPipeError:
+        # The reader went away (`batch-task describe x | head -1`): not a bug. Point stdout at
+        # /dev/null so the interpreter's final flush is quiet, and exit as SIGPIPE would.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return SIGPIPE_EXIT
     except Exception as exc:
         print(bug_report(exc), file=sys.stderr)
         return ExitCode.SOFTWARE

@@ -201,3 +201,19 @@ def test_aws_secrets_in_the_environment_never_reach_the_log(tmp_path: Path) -> N
     assert "wJalrXUtnFEMI" not in run.stdout
     assert "tok-12345" not in run.stdout
     assert run.one("leak")["key"] == "***"
+
+
+def test_a_reader_that_goes_away_is_not_a_bug() -> None:
+    """`batch-task describe export | head -1`: exit as SIGPIPE would (141), silently."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "runtime", "describe", "export"],
+        env=base_env(),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    error = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141
+    assert error == ""
