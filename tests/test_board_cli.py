@@ -5,7 +5,8 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from tests.conftest import base_env, run_cli
+from tests.conftest import base_env, free_port, run_cli, start_cli
+from tests.fixtures.browser import wait_until_serving
 
 
 def test_a_port_in_use_is_refused_at_once_with_its_number(tmp_path: Path) -> None:
@@ -38,3 +39,16 @@ def test_help_names_every_option() -> None:
     assert run.returncode == 0
     for option in ("--port", "--queue", "--local", "--state", "--allow-terminate", "--interval"):
         assert option in run.stdout
+
+
+def test_sigterm_stops_the_board_cleanly(tmp_path: Path) -> None:
+    port = free_port()
+    proc = start_cli(["board", "--port", str(port)], base_env(BATCH_TASK_HOME=str(tmp_path)))
+    wait_until_serving(f"http://127.0.0.1:{port}", proc)
+    proc.terminate()
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    again = start_cli(["board", "--port", str(port)], base_env(BATCH_TASK_HOME=str(tmp_path)))
+    wait_until_serving(f"http://127.0.0.1:{port}", again)  # the port is free for the next one
+    again.terminate()
+    again.communicate(timeout=20)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import sys
 import threading
 
@@ -20,7 +21,7 @@ With neither --queue nor --local, --local is implied; the two combine. Jobs reco
 `batch-task local` and `workflow local` are read from BATCH_TASK_HOME; workflow runs from
 --state, else WORKFLOW_STATE, else $BATCH_TASK_HOME/runs. AWS is reached as boto3 is
 configured (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL). Read-only unless --allow-terminate.
-Exit status: 0 after Ctrl-C, 64 for bad arguments, 69 when the port is in use.
+Exit status: 0 after Ctrl-C or SIGTERM, 64 for bad arguments, 69 when the port is in use.
 """
 
 
@@ -93,6 +94,7 @@ def main(args: list[str]) -> int:
         sources.append(AwsSource(ns.queue, ns.interval))
     hub = Hub(sources, runs.Runs(runs.location(ns.state)), secrets.load_tasks(os.environ))
     board.hub = hub
+    signal.signal(signal.SIGTERM, _interrupt)
     stop = threading.Event()
     threading.Thread(target=hub.run_forever, args=(stop,), name="refresh", daemon=True).start()
     shown = [f"queue {q}" for q in ns.queue] + ["local jobs"] * (ns.local or not ns.queue)
@@ -109,3 +111,8 @@ def main(args: list[str]) -> int:
         board.stopping = True
         board.server_close()
     return ExitCode.OK
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM stops the board as Ctrl-C does: the port is released, the exit status is 0."""
+    raise KeyboardInterrupt
