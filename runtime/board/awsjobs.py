@@ -54,6 +54,7 @@ class AwsSource:
         self._logs: dict[str, _Logs] = {}
         self._described: dict[str, tuple[float, Entry]] = {}
         self._lock = threading.Lock()
+        self._logs_lock = threading.Lock()
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
         self.calls[operation] += 1
@@ -146,25 +147,26 @@ class AwsSource:
         if not jobs:
             return None
         raw = jobs[0]
-        entry = Entry(raw, self._progress.get(job_id, (None, None, False))[1], _version(raw))
+        entry = Entry(raw, self._latest_progress(raw), _version(raw))
         self._described[job_id] = (time.monotonic() + DESCRIBED_SECONDS, entry)
         return entry
 
     def logs(self, job_id: str) -> list[dict[str, Any]]:
         """The job's runtime events, fetching new ones at most once a second per job."""
-        state = self._logs.setdefault(job_id, _Logs())
-        if time.monotonic() - state.fetched < LOG_POLL_SECONDS:
-            return state.events
-        entry = self.entry(job_id)
-        if entry is None:
-            return state.events
-        state.fetched = time.monotonic()
-        for group, stream in joblogs.streams(BatchJob(entry.raw)):
-            messages, state.tokens[(group, stream)] = self._stream(
-                group, stream, state.tokens.get((group, stream))
-            )
-            state.events.extend(_as_event(m) for m in messages)
-        return state.events
+        with self._logs_lock:  # two open pages of one job must not both append its events
+            state = self._logs.setdefault(job_id, _Logs())
+            if time.monotonic() - state.fetched < LOG_POLL_SECONDS:
+                return list(state.events)
+            entry = self.entry(job_id)
+            if entry is None:
+                return list(state.events)
+            state.fetched = time.monotonic()
+            for group, stream in joblogs.streams(BatchJob(entry.raw)):
+                messages, state.tokens[(group, stream)] = self._stream(
+                    group, stream, state.tokens.get((group, stream))
+                )
+                state.events.extend(_as_event(m) for m in messages)
+            return list(state.events)
 
     def _stream(self, group: str, stream: str, token: str | None) -> tuple[list[str], str | None]:
         messages: list[str] = []

@@ -52,6 +52,15 @@ class Handler(BaseHTTPRequestHandler):
         return host in ("127.0.0.1", "localhost", "[::1]")
 
     def do_GET(self) -> None:
+        """Pages, files and the API; a failing AWS call is answered 502 with its message."""
+        try:
+            self._get()
+        except (BrokenPipeError, ConnectionResetError):
+            return
+        except Exception as exc:
+            self._send_json({"error": f"{type(exc).__name__}: {exc}"}, 502)
+
+    def _get(self) -> None:
         if not self._host_ok():
             return self._send_json({"error": "the board answers only to 127.0.0.1"}, 403)
         url = urlsplit(self.path)
@@ -107,6 +116,8 @@ class Handler(BaseHTTPRequestHandler):
             found[0].terminate(m[1], str(body.get("reason") or "terminated from the job board"))
         except UsageError as exc:
             return self._send_json({"error": str(exc)}, 409)
+        except Exception as exc:
+            return self._send_json({"error": f"TerminateJob failed: {exc}"}, 502)
         return self._send_json({"terminated": m[1]}, 202)
 
     def _found(self, value: Any, what: str) -> None:
