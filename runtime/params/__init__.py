@@ -69,7 +69,10 @@ def parse(
     if "params" in tokens.specials:
         text = tokens.specials["params"]
         if text.lstrip()[:1] not in ("{", "["):
-            text = load(text.removeprefix("@"), "--params")
+            try:
+                text = load(text.removeprefix("@"), "--params")
+            except UsageError as exc:
+                raise UsageError(f"{exc} (--params also takes the JSON object itself)") from None
         values.update(manifest.params_object(text, "--params", problems))
     for key, given in tokens.flags.items():
         param = by_name.get(key)
