@@ -8,17 +8,19 @@ The commands' argument parsing is covered through subprocesses in test_propertie
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 import math
 import os
+import tempfile
 from typing import Annotated, Any, Literal
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from runtime import Secret
-from runtime.errors import TaskError, UsageError
+from runtime import Secret, documents, uris
+from runtime.errors import InputError, TaskError, UsageError
 from runtime.params import Param, params_of, parse
 from runtime.params.placeholders import is_unresolved
 
@@ -107,7 +109,7 @@ def argv(draw: st.DrawFn) -> list[str]:
     return args + draw(st.one_of(st.just([]), st.just([]), tokens))
 
 
-documents = st.one_of(json_values.map(json.dumps), text, st.just("[" * 5000))
+document_texts = st.one_of(json_values.map(json.dumps), text, st.just("[" * 5000))
 
 
 def reader(document: str) -> Any:
@@ -142,7 +144,7 @@ def check_types(param: Param, value: Any) -> None:
     json.dumps(value if not isinstance(value, Shade) else value.value).encode()
 
 
-@given(args=argv(), document=documents, index=st.none() | st.integers(-2, 3))
+@given(args=argv(), document=document_texts, index=st.none() | st.integers(-2, 3))
 def test_any_argv_parses_to_typed_values_or_a_task_error(
     args: list[str], document: str, index: int | None
 ) -> None:
@@ -225,3 +227,32 @@ def test_a_bad_secret_value_is_never_echoed(secret: str) -> None:
             assert "--pin: expected an integer, got ***" in str(exc)
         else:
             raise AssertionError("a secret that is not an integer must be refused")
+
+
+@given(content=st.one_of(st.binary(max_size=200), text.map(str.encode)))
+def test_any_bytes_are_text_or_a_bad_input_error(content: bytes) -> None:
+    """The bounded reader: UTF-8 without NUL is returned as it is, anything else is 65."""
+    with tempfile.NamedTemporaryFile() as file:
+        file.write(content)
+        file.flush()
+        try:
+            got = documents.read_text(file.name, "--params")
+        except InputError as exc:
+            assert "--params" in str(exc)
+            return
+    assert got == content.decode("utf-8-sig") and "\x00" not in got
+
+
+hosts = st.sampled_from(["127.0.0.1", "[::1]", "localhost", "169.254.169.254", "", "[::1"])
+uri_like = st.one_of(
+    st.builds("{}{}".format, st.sampled_from(["s3://", "file://", "/", "", "./"]), text),
+    st.builds("http://{}{}/{}".format, hosts, st.sampled_from(["", ":0", ":99999", ":x"]), text),
+    text.filter(lambda s: not s.lower().startswith(("http:", "https:"))),
+)
+
+
+@given(uri=uri_like)
+def test_any_uri_is_allowed_or_a_task_error(uri: str) -> None:
+    """No host outside this machine is looked up: hosts are IP literals or localhost."""
+    with contextlib.suppress(TaskError):
+        uris.check(uri)
