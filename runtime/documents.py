@@ -39,6 +39,8 @@ from runtime.errors import (
 )
 
 MAX_BYTES = 16 * 1024 * 1024
+# A 16 MiB JSON document holds at most a few million values; YAML aliases can hold billions.
+MAX_VALUES = 1_000_000
 _LIMIT = "16 MiB"
 _TRANSIENT_READS = {"IncompleteReadError", "ProtocolError", "ReadTimeoutError"}
 
@@ -82,6 +84,29 @@ def decode(data: bytes, label: str) -> str:
             f"{label} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}): "
             "save it as UTF-8"
         ) from None
+
+
+def check_expansion(value: Any, label: str, limit: int = MAX_VALUES) -> None:
+    """Refuse a parsed document whose aliases expand it past `limit` values.
+
+    YAML aliases let 1 KiB of text stand for billions of values (nine lists of nine aliases
+    nested nine deep: 387 million); the first walk over it would never end. Counted with
+    shared references counted each time, as a later walk would meet them.
+    """
+    count, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        count += 1
+        if count > limit:
+            raise InputError(
+                f"{label} expands to more than {limit:,} values through YAML aliases "
+                "(&anchor / *alias); write the values out or use fewer aliases"
+            )
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
 
 
 def _too_large(label: str, size: int | None = None) -> InputError:

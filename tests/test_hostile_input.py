@@ -89,6 +89,15 @@ def test_workflow_files_are_read_bounded(tmp_path: Path, name: str, phrase: str)
     refused(["workflow", "validate", str(path or name)], 64, "workflow file", phrase)
 
 
+def test_a_yaml_bomb_in_a_workflow_file_is_refused(tmp_path: Path) -> None:
+    """Was: `workflow validate` ran until killed on nine aliases nested nine deep."""
+    lines = ['a0: &a0 ["x","x","x","x","x","x","x","x","x"]']
+    lines += [f"a{i}: &a{i} [{','.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    lines += ["name: bomb", "nodes:", "  x:", "    task: echo", "    params: {message: *a8}"]
+    (tmp_path / "bomb.yaml").write_text("\n".join(lines) + "\n")
+    refused(["workflow", "validate", str(tmp_path / "bomb.yaml")], 64, "YAML aliases")
+
+
 def test_export_aoi_from_a_fifo_is_refused(tmp_path: Path) -> None:
     fifo = tmp_path / "aoi.geojson"
     os.mkfifo(fifo)

@@ -64,6 +64,7 @@ def load(path: str | Path, problems: list[str]) -> Flow | None:
     source = Path(str(path).split("://", 1)[1]) if "://" in str(path) else Path(path)
     try:
         document = yaml.safe_load(documents.read_text(str(path), "workflow file"))
+        documents.check_expansion(document, f"workflow file {str(path)!r}")
     except TaskError as exc:
         problems.append(str(exc))
         return None
