@@ -7,13 +7,12 @@ reader forever, /dev/zero would fill memory), and must be UTF-8 text. Every fail
 `TaskError` whose message names the input (`--manifest 'file:///dev/zero'`) and says what to
 do, with SPEC's exit code:
 
-| failure                                            | exit |
-|----------------------------------------------------|------|
-| a name that can't exist: empty, NUL, too long, no bucket or key, bad port | 64 |
-| too large, not a regular file, binary or not UTF-8, refused URI, other S3 refusals | 65 |
-| not found (ENOENT, NoSuchKey, HTTP 404)            | 66 |
-| network error, throttling, 5xx, timeout            | 75 |
-| permission denied (EACCES, AccessDenied, HTTP 401/403, no AWS credentials) | 77 |
+- 64: a name that can't exist (empty, NUL, too long, no bucket or key, bad port);
+- 65: too large, not a regular file, binary or not UTF-8, a refused URI, other S3 refusals,
+  YAML aliases expanding past a million values;
+- 66: not found (ENOENT, NoSuchKey, HTTP 404);
+- 75: network errors, throttling, 5xx, timeouts;
+- 77: permission denied (EACCES, AccessDenied, HTTP 401/403, no AWS credentials).
 """
 
 from __future__ import annotations
@@ -63,9 +62,9 @@ def read_bytes(uri: str, what: str = "document") -> bytes:
     path = uris.local_path(uri)
     if path is not None:
         return _read_local(path, label)
-    if uri.startswith("s3://"):
+    if uri[:5].lower() == "s3://":
         return _read_s3(uri, label)
-    return _read_http(uri, label)
+    return _read_http(uri, what)
 
 
 def decode(data: bytes, label: str) -> str:
@@ -210,7 +209,8 @@ def _s3_error(exc: Exception, label: str) -> BaseException:
         return TransientError(f"{label} could not be read completely, try again: {exc}")
     kind = classify(exc)
     if kind is not None:
-        return uris.as_task_error(exc, label)
+        what = {InputNotFound: "does not exist", PermissionDenied: "refused access"}
+        return kind(f"{label} {what.get(kind, 'could not be reached, try again')}: {exc}")
     if "ClientError" in names:
         code = getattr(exc, "response", {}).get("Error", {}).get("Code", "?")
         return InputError(f"{label} can't be read from S3 ({code}): {exc}")
@@ -231,7 +231,8 @@ class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(_CheckedRedirects)
 
 
-def _read_http(uri: str, label: str) -> bytes:
+def _read_http(uri: str, what: str) -> bytes:
+    label = f"{what} {uris.shown(uri)}"
     try:
         with _OPENER.open(uri, timeout=uris.HTTP_TIMEOUT) as response:
             declared = response.headers.get("Content-Length", "")
@@ -240,7 +241,8 @@ def _read_http(uri: str, label: str) -> bytes:
     except TaskError as exc:
         raise type(exc)(f"{label} redirects to a URL that is refused: {exc}") from None
     except urllib.error.HTTPError as exc:
-        raise uris.http_error(exc.code, uri) from None
+        error = uris.http_error(exc.code, uri)
+        raise type(error)(f"{what}: {error}") from None
     except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
         raise TransientError(f"{label} could not be reached, try again: {exc}") from None
     except ValueError as exc:
