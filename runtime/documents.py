@@ -62,7 +62,7 @@ def read_bytes(uri: str, what: str = "document") -> bytes:
     path = uris.local_path(uri)
     if path is not None:
         return _read_local(path, label)
-    if uri[:5].lower() == "s3://":
+    if uri.startswith("s3://"):
         return _read_s3(uri, label)
     return _read_http(uri, what)
 

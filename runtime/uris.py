@@ -55,6 +55,10 @@ def check(uri: str) -> str:
             f"{shown(uri)}: unsupported scheme {parsed.scheme!r}; use a local path, "
             "file://, s3:// or https://"
         )
+    if scheme and not uri.startswith(f"{scheme}:"):
+        # The code that reads and writes (GDAL, boto3, publishing) matches schemes as
+        # written: `S3://b/k` would otherwise become a local directory named `S3:`.
+        raise UsageError(f"{shown(uri)}: write the scheme in lowercase, {scheme}://")
     if scheme in ("", "file"):
         _check_name_length(uri, local_path(uri) or Path(uri))
     if scheme == "s3":

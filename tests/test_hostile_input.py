@@ -294,6 +294,7 @@ def test_a_document_over_http_is_read(documents_http: str) -> None:
         ("http://169.254.169.254/latest/meta-data/", 65, "link-local"),
         ("/vsicurl/http://x/p.json", 65, "/vsi"),
         ("ftp://host/p.json", 65, "unsupported scheme"),
+        ("S3://bucket/p.json", 64, "write the scheme in lowercase, s3://"),
     ],
 )
 def test_uris_that_name_nothing_or_are_refused(uri: str, code: int, phrase: str) -> None:
