@@ -1,8 +1,7 @@
 """Hostile input (issue 13): every document and URI a user hands in gets a documented exit code
 and a message naming it, never a traceback, a hang or unbounded memory.
 
-Each test runs the real CLI as a subprocess (tests/bounded_cli.py): AWS at a closed local port
-unless the test needs moto, 1 GiB of address space, 30 s.
+Each runs the real CLI (tests/bounded_cli.py): AWS at a closed port unless moto, 1 GiB, 30 s.
 """
 
 from __future__ import annotations
