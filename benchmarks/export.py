@@ -3,11 +3,13 @@
     .venv/bin/python benchmarks/export.py [--repeat 3] [--size 4096]
 
 Four generated SIZE x SIZE 3-band tiles (smooth, image-like structure, written block by block)
-are mosaicked and cropped to a polygon by both tools, each run in a fresh process: wall and CPU
-seconds and peak RSS come from wait4() of that process. gdalwarp gets fair settings (-multi,
--wo NUM_THREADS=ALL_CPUS, the same compression, tiling and predictor); it is installed with
-apt-get when missing. Other work on the machine makes single numbers noisy: compare the ratios
-of one run, and the medians of several repeats.
+are mosaicked and cropped to a polygon by both tools, each run in a fresh process tree measured
+from outside (benchmarks/process_tree.py): wall and CPU seconds of the whole tree, and the peak
+of the RSS summed over the tree (the runtime's supervisor and the task's process together, as a
+container's memory limit counts them), sampled from /proc every 50 ms. gdalwarp gets fair
+settings (-multi, -wo NUM_THREADS=ALL_CPUS, the same compression, tiling and predictor); it is
+installed with apt-get when missing. Other work on the machine makes single numbers noisy:
+compare the ratios of one run, and the medians of several repeats.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,10 @@ from affine import Affine
 from rasterio.windows import Window
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import process_tree  # noqa: E402
+
 OUT = ROOT / "benchmarks" / "out" / "export"
 CRS = "EPSG:32618"
 PIXEL = 10.0
@@ -132,16 +137,12 @@ def ensure_gdalwarp() -> str:
 
 
 def measure(command: list[str], env: dict[str, str] | None = None) -> Measure:
-    """Wall and CPU time and peak RSS of one fresh process (wait4 gives its own rusage)."""
+    """Wall and CPU time and peak RSS of one fresh process tree."""
     log = OUT / "last-run.log"
-    with open(log, "wb") as output:
-        start = time.perf_counter()
-        proc = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
+    run = process_tree.run(command, env, log)
+    if run.code != 0:
         raise SystemExit(f"{command[0]} failed:\n{log.read_text()[-3000:]}")
-    return Measure(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+    return Measure(run.wall, run.cpu, run.peak_mib)
 
 
 def ours(sources: list[Path], aoi: Path, output: Path, fmt: str) -> list[str]:
@@ -206,7 +207,7 @@ def main() -> None:
         f"polygon, nearest, deflate + predictor, 512 tiles; {os.cpu_count()} CPUs; "
         f"{version}; medians of {args.repeat}.\n"
     )
-    print("| format | tool | wall s | CPU s | peak RSS MB | wall ratio | CPU ratio | walls |")
+    print("| format | tool | wall s | CPU s | peak tree RSS MiB | wall ratio | CPU ratio | walls |")
     print("|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
 

@@ -23,7 +23,7 @@ def test_defaults_with_the_cache_sized_for_the_container() -> None:
 
 def test_the_cache_never_exceeds_its_cap_on_a_large_machine() -> None:
     assert gdal_env(LARGE, {})["GDAL_CACHEMAX"] == LARGE.gdal_cache_mib * MIB
-    assert LARGE.gdal_cache_mib <= 128
+    assert LARGE.gdal_cache_mib == 64
 
 
 def test_vsis3_follows_boto3_s_endpoint() -> None:

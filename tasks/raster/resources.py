@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from runtime import cgroups
 
 MIB = 1024 * 1024
-# A COG copy peaked at 321 MB with a 128 MB cache and at 905 MB with GDAL's default (5% of
-# 24 GB): 128 MB keeps ingest under 400 MB for about 6% more CPU time (FINDINGS.md).
-CACHE_MAX_MIB = 128
+# A COG copy peaked at 905 MB with GDAL's default cache (5% of 24 GB). The ingest of a 512 MB
+# 4-band uint16 raster peaked, summed over its process tree, at 384 MB with a 128 MB cache,
+# 279 MB with 64 MB and 280 MB with 32 MB, for the same 35 s of CPU (benchmarks/ingest.py):
+# below 64 MB the cache no longer sets the peak, GDAL's worker threads and buffers do.
+CACHE_MAX_MIB = 64
 CACHE_MIN_MIB = 16
 CACHE_SHARE = 16
 
@@ -28,7 +30,7 @@ class Resources:
 
     @property
     def gdal_cache_mib(self) -> int:
-        """GDAL_CACHEMAX: a sixteenth of the memory limit, between 16 and 128 MiB."""
+        """GDAL_CACHEMAX: a sixteenth of the memory limit, between 16 and 64 MiB."""
         return max(CACHE_MIN_MIB, min(CACHE_MAX_MIB, self.memory_bytes // CACHE_SHARE // MIB))
 
 
