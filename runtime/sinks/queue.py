@@ -2,15 +2,16 @@
 
 `emit` runs on the thread that forwards the run's events: it formats the event for the service
 and appends it to a deque; no lock, no I/O, no wake-up per event. The worker sends the first
-event at once, so that the connection or the log stream is ready long before the exit
-(0.35 to 0.65 s of exit time otherwise for a short run); then it gathers events for
-`interval` seconds (or until a full batch is waiting), hands them to the transport in
-batches, and retries temporary failures with the runtime's backoff (`runtime.retry`) for as
-long as the run lasts. At close it drains the queue, then asks the transport to confirm what
-it sent (a stream transport closes its connection cleanly), and keeps retrying until the
-deadline. Then it reports what is not known to have arrived: events refused because the queue
-was full, events the service rejected, events still queued or in flight, and events sent on a
-connection that was never confirmed.
+event at once, so that the connection or the log stream is ready long before the exit (0.35
+to 0.65 s of exit time otherwise for a short run). Then it gathers events for `interval`
+seconds, or until a full request's worth is waiting (so that about one request at most is
+left to send at the exit), hands them to the transport in batches, and retries temporary
+failures with the runtime's backoff (`runtime.retry`) for as long as the run lasts. At close
+it drains the queue, then asks the transport to confirm what it sent (a stream transport
+closes its connection cleanly), and keeps retrying until the deadline. Then it reports what
+is not known to have arrived: events refused because the queue was full, events the service
+rejected, events still queued or in flight, and events sent on a connection that was never
+confirmed.
 """
 
 from __future__ import annotations
@@ -64,6 +65,9 @@ class QueuedSink(Generic[Item]):
         self._closing = threading.Event()
         self._deadline = float("inf")
         self._first = True
+        self._bytes_queued = 0
+        """Grows in `emit` only; `_bytes_taken` grows in the worker only: no lock needed."""
+        self._bytes_taken = 0
         self._thread = threading.Thread(target=self._run, name=f"sink:{name}", daemon=True)
         self._thread.start()
 
@@ -79,11 +83,16 @@ class QueuedSink(Generic[Item]):
             self._count_dropped(1, "queue full")
             return
         try:
-            self._items.append(self._transport.prepare(record))
+            item = self._transport.prepare(record)
         except Exception as exc:
             self._count_dropped(1, f"{type(exc).__name__}: {exc}")
             return
-        if queued + 1 == self._transport.max_count or self._first:
+        self._items.append(item)
+        self._bytes_queued += item[1]
+        if self._wake.is_set():
+            return
+        full = self._bytes_queued - self._bytes_taken >= self._transport.max_bytes
+        if full or queued + 1 >= self._transport.max_count or self._first:
             self._first = False
             self._wake.set()
 
@@ -126,6 +135,7 @@ class QueuedSink(Generic[Item]):
             self._items.popleft()
             batch.append(item)
             size += cost
+        self._bytes_taken += size
         self._in_flight = len(batch)
         return batch
 
