@@ -17,7 +17,7 @@ from typing import Any
 
 from runtime import OutputError
 from runtime.errors import TaskError
-from tasks.raster.publish import Publisher
+from tasks.raster.publisher import Publisher
 from tasks.raster.sources import Source, resolve
 
 # Where the fingerprint is kept: a STAC Item property, and a GeoTIFF metadata item (GDAL's
