@@ -31,7 +31,9 @@ class Writer:
         self._lock = threading.Lock()
 
     def log(self, line: str, timestamp: float, level: str) -> None:
-        self._send(b"E %s %.3f %s\n" % (level.encode(), timestamp, line.encode()))
+        # A lone surrogate (from a file name, say) becomes its JSON escape, not a crash.
+        data = line.encode("utf-8", "backslashreplace")
+        self._send(b"E %s %.3f %s\n" % (level.encode(), timestamp, data))
 
     def progress(self, fraction: float, stage: str | None, message: str | None) -> None:
         body = {"fraction": fraction, "stage": stage, "message": message}
