@@ -137,6 +137,20 @@ def copy(
         if exc.cancelled:
             raise Cancelled("the conversion was cancelled") from None
         raise copy_failure(exc.most_specific, destination, driver, inputs) from exc
+    finally:
+        _return_freed_memory()
+
+
+def _return_freed_memory() -> None:
+    """Hand the pages GDAL freed back to the system (glibc's malloc_trim), where there is one.
+
+    Closing the copy's datasets frees its block cache and its worker threads' buffers, but
+    glibc keeps freed pages in its per-thread arenas, so the RSS stays at the copy's peak and
+    what runs next (validation, quicklook, STAC Item) adds on top of it.
+    """
+    libc = ctypes.CDLL(None)
+    if hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)
 
 
 def _create_copy(
