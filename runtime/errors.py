@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import enum
 
+from runtime.retry import retryable
+
 
 class ExitCode(enum.IntEnum):
     OK = 0
@@ -89,34 +91,13 @@ _DENIED_CODES = {
     "UnrecognizedClientException",
     "AccessDeniedException",
 }
-_TRANSIENT_CODES = {
-    "Throttling",
-    "ThrottlingException",
-    "SlowDown",
-    "RequestTimeout",
-    "ServiceUnavailable",
-    "InternalError",
-    "RequestLimitExceeded",
-    "TooManyRequestsException",
-    "500",
-    "502",
-    "503",
-    "504",
-}
-_TRANSIENT_BOTOCORE = {
-    "EndpointConnectionError",
-    "ConnectTimeoutError",
-    "ReadTimeoutError",
-    "ConnectionClosedError",
-    "ProxyConnectionError",
-    "ResponseStreamingError",
-}
 
 
 def classify(exc: BaseException) -> type[TaskError] | None:
     """Map a library exception to the failure it really is, or None for a bug.
 
-    Works on class names so that neither boto3 nor botocore is imported to check.
+    Works on class names so that neither boto3 nor botocore is imported to check; what is
+    temporary is `runtime.retry`'s one table, the same the sinks and progress retry on.
     """
     if isinstance(exc, TaskError):
         return type(exc)
@@ -127,10 +108,8 @@ def classify(exc: BaseException) -> type[TaskError] | None:
             return InputNotFound
         if code in _DENIED_CODES:
             return PermissionDenied
-        if code in _TRANSIENT_CODES:
-            return TransientError
-        return None
-    if names & _TRANSIENT_BOTOCORE or isinstance(exc, ConnectionError | TimeoutError):
+        return TransientError if retryable(exc) else None
+    if retryable(exc):
         return TransientError
     if isinstance(exc, FileNotFoundError):
         return InputNotFound

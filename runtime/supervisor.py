@@ -136,11 +136,16 @@ class Supervisor:
         os.close(fd)
 
     def _on_wire(self, lines: list[bytes]) -> None:
+        events: list[tuple[str, float, str]] = []
         for kind, body in wire.messages(lines):
             if kind == wire.LOG:
                 level, timestamp, line = wire.log_parts(body)
-                self.output.forward(line, timestamp, level)
-            elif kind == wire.PROGRESS:
+                events.append((line, timestamp, level))
+                continue
+            if events:
+                self.output.forward(events)
+                events = []
+            if kind == wire.PROGRESS:
                 value = json.loads(body)
                 self.reporter.update(value["fraction"], value["stage"], value["message"])
             elif kind == wire.UPLOAD:
@@ -150,6 +155,8 @@ class Supervisor:
                 self.uploads.pop(body.decode(), None)
             elif kind == wire.RESULT:
                 self.reported = Outcome(**json.loads(body))
+        if events:
+            self.output.forward(events)
 
     def _stray(self, logger: str, level: str) -> Any:
         """Lines the task or a library wrote outside the logger become events of their own."""
