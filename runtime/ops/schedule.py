@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from runtime.errors import UsageError
@@ -107,12 +108,16 @@ def main(args: list[str]) -> int:
 
 
 def _create(ns: Any) -> int:
-    expression = check_expression(ns.expression)
-    submit = request_from(ns, job_name=ns.name)
+    return create(ns, request_from(ns, job_name=ns.name))
+
+
+def create(ns: Any, submit: dict[str, Any], before: Callable[[], None] = lambda: None) -> int:
+    """Schedule the SubmitJob request `submit` as `ns` says (name, expression, timezone, role,
+    --dry-run); `before` runs just before the schedule is created, for what it will need."""
     request: dict[str, Any] = {
         "Name": ns.name,
         "GroupName": GROUP,
-        "ScheduleExpression": expression,
+        "ScheduleExpression": check_expression(ns.expression),
         "FlexibleTimeWindow": {"Mode": "OFF"},
         "Target": {
             "Arn": TARGET_ARN,
@@ -126,6 +131,7 @@ def _create(ns: Any) -> int:
     if ns.dry_run:
         print(json.dumps(request, indent=2))
         return 0
+    before()
     scheduler = aws.client("scheduler")
     answer = aws.call(scheduler.create_schedule, f"CreateSchedule({ns.name})", **request)
     print(answer["ScheduleArn"])

@@ -61,7 +61,7 @@ def main(args: list[str]) -> int:
     definition = jobdef.load(options.jobdef)
     launcher = _launcher(options, definition)
     stop = threading.Event()
-    with _interrupts(stop) as received:
+    with interrupts(stop) as received:
         job = jobs.submit(
             definition,
             options.params,
@@ -164,7 +164,7 @@ def _attempt_lines(unit: Unit, indent: str) -> Iterator[str]:
 
 
 @contextmanager
-def _interrupts(stop: threading.Event) -> Iterator[list[int]]:
+def interrupts(stop: threading.Event) -> Iterator[list[int]]:
     """SIGINT or SIGTERM stops the job as TerminateJob would; yields the signals received."""
     received: list[int] = []
 

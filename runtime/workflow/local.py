@@ -9,16 +9,14 @@ its last line, so `RUN=$(batch-task workflow local ... | tail -1)` works.
 
 from __future__ import annotations
 
-import signal
 import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from runtime import cgroups
 from runtime.errors import UsageError
 from runtime.ops.arguments import Parser, pairs
+from runtime.simulator.local import interrupts
 from runtime.workflow import compile, execute, record, status
 from runtime.workflow.plan import Plan, make
 from runtime.workflow.store import Store
@@ -85,7 +83,7 @@ def run_local(
             record.save_record(store, status.refresh(compiled))
 
     stop = threading.Event()
-    with _interrupts(stop) as received:
+    with interrupts(stop) as received:
         workers = parallel or cgroups.usable_cpus()
         execute.run(plan, jobs, workers, stop, on_change, compiled.get("env") or {})
     run = status.refresh(compiled)
@@ -95,20 +93,3 @@ def run_local(
     if received:
         return 128 + received[0]
     return execute.exit_code(plan, jobs)
-
-
-@contextmanager
-def _interrupts(stop: threading.Event) -> Iterator[list[int]]:
-    """SIGINT or SIGTERM stops the run's jobs as TerminateJob would; yields what was received."""
-    received: list[int] = []
-
-    def handle(signum: int, _frame: Any) -> None:
-        received.append(signum)
-        stop.set()
-
-    previous = {s: signal.signal(s, handle) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield received
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)

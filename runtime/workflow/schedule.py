@@ -39,7 +39,7 @@ def create(args: list[str]) -> int:
     parser.add_argument("-p", dest="params", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--dry-run", action="store_true", help="print the request, send nothing")
     ns = parser.parse_args(args)
-    expression = schedule.check_expression(ns.expression)
+    schedule.check_expression(ns.expression)  # a bad expression fails before any planning
     store = Store.from_env()
     if not store.is_s3:
         raise UsageError(
@@ -75,28 +75,9 @@ def create(args: list[str]) -> int:
         },
     }
     aws.validate("batch", "SubmitJob", submit)
-    request: dict[str, Any] = {
-        "Name": ns.name,
-        "GroupName": schedule.GROUP,
-        "ScheduleExpression": expression,
-        "FlexibleTimeWindow": {"Mode": "OFF"},
-        "Target": {
-            "Arn": schedule.TARGET_ARN,
-            "RoleArn": ns.role_arn,
-            "Input": json.dumps(schedule.universal_input(submit)),
-        },
-    }
-    if ns.timezone:
-        request["ScheduleExpressionTimezone"] = ns.timezone
-    aws.validate("scheduler", "CreateSchedule", request)
-    if ns.dry_run:
-        print(json.dumps(request, indent=2))
-        return 0
-    store.write("schedules", f"{ns.name}.json", flow_text)
-    scheduler = aws.client("scheduler")
-    answer = aws.call(scheduler.create_schedule, f"CreateSchedule({ns.name})", **request)
-    print(answer["ScheduleArn"])
-    return 0
+    return schedule.create(
+        ns, submit, lambda: store.write("schedules", f"{ns.name}.json", flow_text)
+    )
 
 
 def _stored_flow(path: str, plan: Any, names: dict[str, str]) -> dict[str, Any]:
