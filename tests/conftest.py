@@ -161,4 +161,36 @@ def bucket(s3: Any, request: pytest.FixtureRequest) -> str:
     return name
 
 
-__all__ = ["RASTERS", "Run", "base_env", "run_cli", "signal", "start_cli", "wait_for_event"]
+def batch_queue(name: str) -> str:
+    """A job queue of that name in moto's Batch, made once (its jobs never run: moto has no
+    Docker here); returns the name."""
+    import boto3
+
+    batch = boto3.client("batch")
+    if batch.describe_job_queues(jobQueues=[name])["jobQueues"]:
+        return name
+    role = boto3.client("iam").create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument="{}")[
+        "Role"
+    ]["Arn"]
+    ce = batch.create_compute_environment(
+        computeEnvironmentName=f"{name}-ce", type="UNMANAGED", serviceRole=role
+    )
+    batch.create_job_queue(
+        jobQueueName=name,
+        state="ENABLED",
+        priority=1,
+        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": ce["computeEnvironmentArn"]}],
+    )
+    return name
+
+
+__all__ = [
+    "RASTERS",
+    "Run",
+    "base_env",
+    "batch_queue",
+    "run_cli",
+    "signal",
+    "start_cli",
+    "wait_for_event",
+]

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import boto3
 import pytest
 
-from tests.conftest import base_env
+from tests.conftest import base_env, batch_queue
 
 SECRET = "s3cr3t-token-value"
 HIDDEN = "mystery-hidden-value"
@@ -55,21 +55,9 @@ def aws_jobs(
     aws_env: dict[str, str], bucket: str, request: pytest.FixtureRequest
 ) -> dict[str, Any]:
     """A fresh queue with a plain job, an array of 4, a workflow's job and an unknown task's."""
-    batch, iam = boto3.client("batch"), boto3.client("iam")
+    batch = boto3.client("batch")
     suffix = f"{abs(hash(request.node.nodeid)) % 10**8}-{time.monotonic_ns() % 10**6}"
-    role = iam.create_role(RoleName=f"board-{suffix}", AssumeRolePolicyDocument="{}")
-    ce = batch.create_compute_environment(
-        computeEnvironmentName=f"board-ce-{suffix}",
-        type="UNMANAGED",
-        serviceRole=role["Role"]["Arn"],
-    )
-    queue = f"board-q-{suffix}"
-    batch.create_job_queue(
-        jobQueueName=queue,
-        state="ENABLED",
-        priority=1,
-        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": ce["computeEnvironmentArn"]}],
-    )
+    queue = batch_queue(f"board-q-{suffix}")
     env = [
         {"name": "PROGRESS_URL", "value": f"s3://{bucket}/progress"},
         {"name": "CLOUDWATCH_LOG_GROUP", "value": LOG_GROUP},

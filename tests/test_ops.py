@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.conftest import base_env, run_cli, start_cli
+from tests.conftest import base_env, batch_queue, run_cli, start_cli
 
 QUEUE = "ops-queue"
 
@@ -22,22 +22,7 @@ QUEUE = "ops-queue"
 @pytest.fixture
 def batch_env(aws_env: dict[str, str]) -> dict[str, str]:
     """A queue in moto's Batch (its jobs never run: moto has no Docker here)."""
-    batch = boto3.client("batch")
-    if not batch.describe_job_queues(jobQueues=[QUEUE])["jobQueues"]:
-        role = boto3.client("iam").create_role(
-            RoleName="ops-batch-role", AssumeRolePolicyDocument="{}"
-        )["Role"]["Arn"]
-        ce = batch.create_compute_environment(
-            computeEnvironmentName="ops-ce", type="UNMANAGED", serviceRole=role
-        )
-        batch.create_job_queue(
-            jobQueueName=QUEUE,
-            state="ENABLED",
-            priority=1,
-            computeEnvironmentOrder=[
-                {"order": 1, "computeEnvironment": ce["computeEnvironmentArn"]}
-            ],
-        )
+    batch_queue(QUEUE)
     return base_env(**aws_env)
 
 

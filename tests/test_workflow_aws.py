@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.conftest import base_env, run_cli
+from tests.conftest import base_env, batch_queue, run_cli
 from tests.workflow_tasks import write_definitions
 
 QUEUE = "wf-queue"
@@ -22,22 +22,7 @@ QUEUE = "wf-queue"
 @pytest.fixture
 def env(aws_env: dict[str, str], bucket: str) -> dict[str, str]:
     """A job queue in moto's Batch and an S3 WORKFLOW_STATE."""
-    batch = boto3.client("batch")
-    if not batch.describe_job_queues(jobQueues=[QUEUE])["jobQueues"]:
-        role = boto3.client("iam").create_role(
-            RoleName="wf-batch-role", AssumeRolePolicyDocument="{}"
-        )["Role"]["Arn"]
-        ce = batch.create_compute_environment(
-            computeEnvironmentName="wf-ce", type="UNMANAGED", serviceRole=role
-        )
-        batch.create_job_queue(
-            jobQueueName=QUEUE,
-            state="ENABLED",
-            priority=1,
-            computeEnvironmentOrder=[
-                {"order": 1, "computeEnvironment": ce["computeEnvironmentArn"]}
-            ],
-        )
+    batch_queue(QUEUE)
     return base_env(
         **aws_env, TASK_MODULES="tests.workflow_tasks", WORKFLOW_STATE=f"s3://{bucket}/runs"
     )
