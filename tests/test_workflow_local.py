@@ -151,15 +151,7 @@ def items(folder: Path, n: int, failing: int | None = None) -> list[dict[str, st
 
 def test_fan_out_and_fan_in_in_item_order(folder: Path, env: dict) -> None:
     path = manifest(folder, items(folder, 5))
-    args = [
-        "workflow",
-        "local",
-        flow(folder, FAN),
-        "-p",
-        f"out={folder}/out",
-        "-p",
-        f"items={path}",
-    ]
+    args = fan_args(folder, path)
     result = run_cli([*args, "--parallel", "2"], env)
     assert result.returncode == 0, result.stderr
     assert json.loads((folder / "out" / "all.json").read_text()) == [f"v{i}" for i in range(5)]
@@ -173,17 +165,15 @@ def test_fan_out_and_fan_in_in_item_order(folder: Path, env: dict) -> None:
     assert node["array_size"] == 5 and node["children"] == {"SUCCEEDED": 5}
 
 
+def fan_args(folder: Path, manifest_path: str) -> list[str]:
+    """`workflow local` of the FAN flow over the manifest at `manifest_path`."""
+    inputs = ["-p", f"out={folder}/out", "-p", f"items={manifest_path}"]
+    return ["workflow", "local", flow(folder, FAN), *inputs]
+
+
 def test_n_to_n_skips_only_the_child_whose_partner_failed(folder: Path, env: dict) -> None:
     path = manifest(folder, items(folder, 3, failing=1))
-    args = [
-        "workflow",
-        "local",
-        flow(folder, FAN),
-        "-p",
-        f"out={folder}/out",
-        "-p",
-        f"items={path}",
-    ]
+    args = fan_args(folder, path)
     result = run_cli(args, env)
     assert result.returncode == 65
     ran = events(folder)
@@ -204,15 +194,7 @@ def test_resume_reruns_only_the_failed_child_and_what_depends_on_it(
     folder: Path, env: dict
 ) -> None:
     path = manifest(folder, items(folder, 3, failing=1))
-    args = [
-        "workflow",
-        "local",
-        flow(folder, FAN),
-        "-p",
-        f"out={folder}/out",
-        "-p",
-        f"items={path}",
-    ]
+    args = fan_args(folder, path)
     first = run_cli(args, env)
     assert first.returncode == 65
     run_id = first.stdout.splitlines()[-1]
