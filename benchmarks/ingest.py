@@ -98,7 +98,7 @@ def generate(path: Path, megabytes: int) -> Path:
 def commands(source: Path, out: Path, threads: int) -> dict[str, list[str]]:
     copy = (
         "rasterio.shutil.copy(sys.argv[1], sys.argv[2], driver='COG', compress='DEFLATE', "
-        "predictor='2', blocksize=512, overviews='IGNORE_EXISTING', "
+        "predictor='2', blocksize=512, overviews='IGNORE_EXISTING', bigtiff='IF_SAFER', "
         f"overview_resampling='AVERAGE', num_threads='{threads}')"
     )
     gdal = f"import sys, rasterio, rasterio.shutil; {copy}"
