@@ -230,6 +230,8 @@ def main() -> None:
             print(line, flush=True)
         if megabytes > KEEP_MB:
             source.unlink()
+            for name in OUTPUTS.values():
+                (args.out / name).unlink(missing_ok=True)
     shutil.rmtree(args.out / "publish", ignore_errors=True)
 
 
