@@ -43,8 +43,8 @@ Parameters: --name value or --name=value (--dst-crs and --dst_crs are the same);
   AWS_BATCH_JOB_ARRAY_INDEX for array jobs.
 Exit codes: 0 ok, 64 usage, 65 bad input, 66 input not found, 69 unreachable (doctor),
   70 bug, 73 output, 75 temporary (retry), 77 permission denied, 124 TASK_TIMEOUT,
-  130/143 SIGINT/SIGTERM.
-Environment and task authoring: see README.md.
+  130/143 SIGINT/SIGTERM, 137 killed (out of memory), 139 crashed (e.g. in GDAL).
+Environment: docs/environment.md; writing a task: docs/cli.md; all of it: docs/index.md.
 """
 
 
