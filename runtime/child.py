@@ -14,6 +14,7 @@ stopped shortly before the supervisor's grace ends, its `on_cancel` callbacks ru
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import os
 import signal
@@ -33,6 +34,9 @@ from runtime.registry import Task
 CALLBACK_MARGIN = 0.5
 """Seconds before the supervisor's grace ends that the `on_cancel` callbacks get to run."""
 WIRE_BUFFER = 1 << 20
+M_MMAP_THRESHOLD = -3
+"""glibc's mallopt() parameter number (malloc.h)."""
+MMAP_THRESHOLD = 256 * 1024
 PROGRESS_INTERVAL = 0.1
 """At most this often a progress value crosses the pipe; the newest one always does."""
 
@@ -123,6 +127,7 @@ def run(
     """Never returns: the process ends with `os._exit` once the outcome is on the wire."""
     pipes.child_side()
     _volunteer_for_oom_killer()
+    _return_large_blocks(environ)
     cancel = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: cancel.set())
@@ -186,6 +191,20 @@ def _run_task(
         ctx._run_cancel_callbacks()
         return Outcome.of_exception(TimeoutError("the task did not stop when cancelled"))
     return box["outcome"]
+
+
+def _return_large_blocks(environ: Mapping[str, str]) -> None:
+    """Give every allocation of 256 KiB or more pages of its own, handed back when freed.
+
+    glibc raises this threshold as large blocks are freed (up to 32 MiB), after which GDAL's
+    worker threads keep their freed block buffers in per-thread arenas: an ingest of a 512 MB
+    raster peaked at 284 MiB with glibc's default and 224 MiB with this. `MALLOC_MMAP_THRESHOLD_`
+    set in the job's environment wins.
+    """
+    if "MALLOC_MMAP_THRESHOLD_" in environ:
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
 
 
 def _volunteer_for_oom_killer() -> None:
