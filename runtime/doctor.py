@@ -202,10 +202,10 @@ def progress(environ: Mapping[str, str]) -> Result:
     if not url:
         return Result("progress", OFF, "PROGRESS_URL unset")
     from runtime.job import Job
-    from runtime.progress import sink_from_env
+    from runtime.progress import endpoint_from_env
 
     try:
-        sink_from_env(environ, Job("doctor"))
+        endpoint_from_env(environ, Job("doctor"))
     except UsageError as exc:
         return Result("progress", FAIL, str(exc))
     parts = urlsplit(url)

@@ -50,9 +50,9 @@ class _Reporting:
         self.error: TaskError | None = None
         try:
             log_sinks = sinks.from_env(environ, task=task.name, job=job)
-            progress_sink = progress.sink_from_env(environ, job)
+            progress_endpoint = progress.endpoint_from_env(environ, job)
         except TaskError as exc:
-            log_sinks, progress_sink, self.error = [], None, exc
+            log_sinks, progress_endpoint, self.error = [], None, exc
         console = logs.is_console(environ, sys.stdout)
         self.output = logs.Output(sys.stdout, log_sinks, console=console)
         self.pipeline = logs.LogPipeline(
@@ -68,7 +68,7 @@ class _Reporting:
             task=task.name,
             job=job,
             log=self.log,
-            sink=progress_sink,
+            endpoint=progress_endpoint,
             redact=redactor,
             record=environ.get("BATCH_TASK_PROGRESS_LOG") or None,
         )

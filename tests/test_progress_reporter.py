@@ -12,7 +12,7 @@ import structlog
 from runtime.job import Job
 from runtime.logs import Redactor
 from runtime.progress import Reporter
-from runtime.progress.http import HttpSink, retry_after
+from runtime.progress.http import HttpEndpoint, retry_after
 from tests.fixtures.progress_http import ProgressServer
 
 INTERVAL = 0.05
@@ -23,7 +23,7 @@ def reporter_for(server: ProgressServer, redact: Redactor | None = None) -> Repo
         task="unit",
         job=Job("job-unit"),
         log=structlog.get_logger(),
-        sink=HttpSink(server.url, None),
+        endpoint=HttpEndpoint(server.url, None),
         redact=redact or Redactor(),
         interval=INTERVAL,
     )

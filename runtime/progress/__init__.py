@@ -1,8 +1,9 @@
 """Progress of one run, as SPEC's progress events: STARTING, RUNNING..., SUCCEEDED or FAILED.
 
-`sink_from_env` reads `PROGRESS_URL` and `PROGRESS_TOKEN`. Each sink's module, and the terminal
-bar's, is imported only when it is used: an http URL does not import boto3, a run in AWS
-Batch does not import tqdm.
+`endpoint_from_env` reads `PROGRESS_URL` and `PROGRESS_TOKEN`. Each endpoint's module, and
+the terminal bar's, is imported only when it is used: an http URL does not import boto3, a run
+in AWS Batch does not import tqdm. (An endpoint receives progress events; the log sinks of
+`runtime.sinks` receive log lines.)
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from urllib.parse import urlsplit
 
 from runtime.errors import UsageError
 from runtime.job import Job
-from runtime.progress.delivery import Sink
+from runtime.progress.delivery import Endpoint
 from runtime.progress.reporter import Reporter
 
-__all__ = ["Reporter", "reporter", "sink_from_env"]
+__all__ = ["Reporter", "endpoint_from_env", "reporter"]
 
 
 def reporter(
@@ -25,7 +26,7 @@ def reporter(
     task: str,
     job: Job,
     log: Any,
-    sink: Sink | None,
+    endpoint: Endpoint | None,
     redact: Callable[[str], str] = str,
     record: str | None = None,
     stdout: TextIO | None = None,
@@ -41,15 +42,15 @@ def reporter(
         task=task,
         job=job,
         log=log,
-        sink=sink,
+        endpoint=endpoint,
         redact=redact,
         record=record,
         terminal=(stderr or sys.stderr) if stdout.isatty() else None,
     )
 
 
-def sink_from_env(environ: Mapping[str, str], job: Job) -> Sink | None:
-    """The sink `PROGRESS_URL` names, or None when it is unset.
+def endpoint_from_env(environ: Mapping[str, str], job: Job) -> Endpoint | None:
+    """The endpoint `PROGRESS_URL` names, or None when it is unset.
 
     Raises UsageError for a URL or token it can't use, naming the variable but never showing
     its value: a webhook URL may carry a credential of its own, and the token is one.
@@ -71,15 +72,15 @@ def sink_from_env(environ: Mapping[str, str], job: Job) -> Sink | None:
         token = environ.get("PROGRESS_TOKEN", "").strip()
         if not _printable(token):
             raise UsageError("PROGRESS_TOKEN contains spaces or control characters")
-        from runtime.progress.http import HttpSink
+        from runtime.progress.http import HttpEndpoint
 
-        return HttpSink(url, token or None)
+        return HttpEndpoint(url, token or None)
     if scheme == "s3":
         if not parts.netloc:
             raise UsageError("PROGRESS_URL has no bucket: use s3://bucket/prefix")
-        from runtime.progress.s3 import S3Sink
+        from runtime.progress.s3 import S3Endpoint
 
-        return S3Sink(parts.netloc, parts.path.strip("/"), job.job_id)
+        return S3Endpoint(parts.netloc, parts.path.strip("/"), job.job_id)
     shown = f"{scheme!r}" if scheme else "none"
     raise UsageError(
         f"PROGRESS_URL has an unknown scheme ({shown}): use http://, https:// or s3://bucket/prefix"

@@ -1,6 +1,6 @@
-"""What a progress sink promises the reporter, and how long to wait before trying it again.
+"""What a progress endpoint promises the reporter, and how long to wait before trying it again.
 
-A sink only knows its own protocol; it says whether a failure is worth another try (`Retry`,
+An endpoint only knows its own protocol; it says whether a failure is worth another try (`Retry`,
 with the server's own delay when it named one) or final (`Rejected`). The reporter decides
 when to try again, so that retries share one policy and can be cut short at exit. The policy
 and the table of what is worth retrying are the runtime's one set, in `runtime.retry`.
@@ -12,7 +12,7 @@ from typing import Protocol
 
 from runtime.retry import PROGRESS_BACKOFF, Retry
 
-__all__ = ["REQUEST_TIMEOUT", "Rejected", "Retry", "Sink", "backoff"]
+__all__ = ["REQUEST_TIMEOUT", "Endpoint", "Rejected", "Retry", "backoff"]
 
 REQUEST_TIMEOUT = 5.0
 backoff = PROGRESS_BACKOFF.delay
@@ -23,7 +23,7 @@ class Rejected(Exception):
     """The endpoint refused the event for a reason no retry will fix (a bad token, a 404)."""
 
 
-class Sink(Protocol):
+class Endpoint(Protocol):
     target: str
     """Where events go, fit for a log line: no credentials, no query string."""
 

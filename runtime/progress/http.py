@@ -25,7 +25,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-class HttpSink:
+class HttpEndpoint:
     def __init__(self, url: str, token: str | None) -> None:
         self.url = url
         parts = urlsplit(url)

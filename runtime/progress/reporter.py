@@ -3,7 +3,7 @@
 `update()` runs on the task's thread, possibly thousands of times a second from a GDAL
 callback, so it only records the newest value under a lock. The delivery thread turns that
 value into a RUNNING event at most once per `interval` and delivers every event in sequence
-order, retrying as the sink asks. RUNNING events are built only when the thread is ready to
+order, retrying as the endpoint asks. RUNNING events are built only when the thread is ready to
 send one: a throttled value is never lost, the newest one wins, and an endpoint that is down
 leaves no backlog behind it.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from runtime.job import Job
-from runtime.progress.delivery import REQUEST_TIMEOUT, Rejected, Retry, Sink, backoff
+from runtime.progress.delivery import REQUEST_TIMEOUT, Endpoint, Rejected, Retry, backoff
 from runtime.progress.snapshot import Snapshot
 
 RUNNING_INTERVAL = 1.0
@@ -31,7 +31,7 @@ CLOSE_MARGIN = 0.2
 class Reporter:
     """Turns `ctx.progress()` calls and the run's outcome into progress events.
 
-    Without a sink the events still exist: each RUNNING one is logged as `task.progress`, so
+    Without an endpoint the events still exist: each RUNNING one is logged as `task.progress`, so
     stdout and CloudWatch show how far a task got even when nobody listens for progress.
     """
 
@@ -41,7 +41,7 @@ class Reporter:
         task: str,
         job: Job,
         log: Any,
-        sink: Sink | None = None,
+        endpoint: Endpoint | None = None,
         redact: Callable[[str], str] = str,
         record: str | None = None,
         terminal: TextIO | None = None,
@@ -50,7 +50,7 @@ class Reporter:
         self.task = task
         self.job = job
         self.log = log
-        self.sink = sink
+        self.endpoint = endpoint
         self._redact = redact
         self._interval = interval
         self._clock = time.monotonic
@@ -123,8 +123,8 @@ class Reporter:
         with self._cond:
             self._stopped = True
             self._cond.notify_all()
-        if self._thread.is_alive() and self.sink is not None:
-            self.log.warning("progress.undelivered", target=self.sink.target, waited=timeout)
+        if self._thread.is_alive() and self.endpoint is not None:
+            self.log.warning("progress.undelivered", target=self.endpoint.target, waited=timeout)
 
     def _finish(self, status: str, **fields: Any) -> None:
         """Queue the newest RUNNING value, then the final event.
@@ -189,7 +189,7 @@ class Reporter:
     def _next(self) -> tuple[dict[str, Any], bool] | None:
         """The next event to deliver, waiting for one; None once the final one went out.
 
-        A RUNNING event is built only once both the throttle and the sink allow it to be sent,
+        A RUNNING event is built only once both the throttle and the endpoint allow it to be sent,
         so that it carries the newest value. One built here is new; one taken from the outbox
         was flushed before the final event, whose `task.failed` or `task.succeeded` line must
         stay the last log line.
@@ -213,12 +213,12 @@ class Reporter:
         body = self._redact(json.dumps(event, default=str, ensure_ascii=False)).encode()
         if self._record is not None:
             self._append_record(self._record, body)
-        if self.sink is None:
+        if self.endpoint is None:
             return
         failures = 0
-        while not self._rejected and self._sink_ready(event):
+        while not self._rejected and self._endpoint_ready(event):
             try:
-                self.sink.send(body, REQUEST_TIMEOUT)
+                self.endpoint.send(body, REQUEST_TIMEOUT)
                 return
             except Rejected as exc:
                 self._rejected = True
@@ -232,7 +232,7 @@ class Reporter:
                     self._not_before = self._clock() + backoff(failures, exc.after)
                     self._server_delay = exc.after is not None
             except Exception as exc:
-                # A library under a sink failing in a way it does not document: progress is
+                # A library under an endpoint failing in a way it does not document: progress is
                 # lost for this run, the task and its progress log lines go on.
                 self._rejected = True
                 self._warn("progress.rejected", reason=type(exc).__name__, exc_info=exc)
@@ -245,8 +245,8 @@ class Reporter:
             self._record = None
             self.log.warning("progress.record_failed", path=str(exc.filename), error=str(exc))
 
-    def _sink_ready(self, event: dict[str, Any]) -> bool:
-        """Wait until the sink may be tried again; False if the event is no longer worth it.
+    def _endpoint_ready(self, event: dict[str, Any]) -> bool:
+        """Wait until the endpoint may be tried again; False if the event is no longer worth it.
 
         A RUNNING event is outdated by any newer value. A change of status is never dropped
         for a newer one, so consumers see every status in order; only `close()` gives up on it.
@@ -261,5 +261,5 @@ class Reporter:
 
     def _warn(self, event: str, **fields: Any) -> None:
         """Log from the delivery thread, unless `close()` has given up and the process exits."""
-        if not self._stopped and self.sink is not None:
-            self.log.warning(event, target=self.sink.target, **fields)
+        if not self._stopped and self.endpoint is not None:
+            self.log.warning(event, target=self.endpoint.target, **fields)

@@ -13,7 +13,7 @@ from runtime.progress.delivery import REQUEST_TIMEOUT, Rejected
 from runtime.retry import Retry, retryable
 
 
-class S3Sink:
+class S3Endpoint:
     def __init__(self, bucket: str, prefix: str, job_id: str) -> None:
         self.bucket = bucket
         self.key = f"{prefix}/{job_id}.json" if prefix else f"{job_id}.json"
