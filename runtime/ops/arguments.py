@@ -24,3 +24,8 @@ def pairs(items: list[str], flag: str) -> dict[str, str]:
             raise UsageError(f"{flag} takes NAME=VALUE, got {item!r}")
         found[name] = value
     return found
+
+
+def add_env(parser: argparse.ArgumentParser, help: str) -> None:
+    """`-e/--env NAME=VALUE`, repeatable: the environment a local job gets over its definition's."""
+    parser.add_argument("-e", "--env", action="append", default=[], metavar="NAME=VALUE", help=help)

@@ -21,7 +21,7 @@ from typing import Any
 
 from runtime.errors import ExitCode, UsageError
 from runtime.ops import jobdef
-from runtime.ops.arguments import Parser, pairs
+from runtime.ops.arguments import Parser, add_env, pairs
 from runtime.simulator import jobs, launch
 from runtime.simulator.output import note, rfc3339
 from runtime.simulator.record import Unit
@@ -95,14 +95,7 @@ def _parse(args: Sequence[str]) -> Options:
         metavar="NAME=VALUE",
         help="a job parameter, as `submit-job --parameters` (over the definition's defaults)",
     )
-    parser.add_argument(
-        "-e",
-        "--env",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="an environment variable over the definition's, as containerOverrides.environment",
-    )
+    add_env(parser, "a variable over the definition's environment, as containerOverrides does")
     parser.add_argument(
         "--array-size",
         type=int,

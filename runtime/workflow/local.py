@@ -15,7 +15,7 @@ from typing import Any
 
 from runtime import cgroups
 from runtime.errors import UsageError
-from runtime.ops.arguments import Parser, pairs
+from runtime.ops.arguments import Parser, add_env, pairs
 from runtime.simulator.local import interrupts
 from runtime.workflow import compile, execute, record, status
 from runtime.workflow.plan import Plan, make
@@ -29,14 +29,7 @@ def main(args: list[str]) -> int:
     parser.add_argument(
         "--parallel", type=int, default=None, metavar="N", help="jobs at once (default: CPUs)"
     )
-    parser.add_argument(
-        "-e",
-        "--env",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="environment over every job definition's, as for `local` (kept for resume)",
-    )
+    add_env(parser, "environment over every job definition's, as for `local` (kept for resume)")
     ns = parser.parse_args(args)
     if ns.parallel is not None and ns.parallel < 1:
         raise UsageError(f"--parallel must be at least 1, got {ns.parallel}")
