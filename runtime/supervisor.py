@@ -13,6 +13,7 @@ import os
 import selectors
 import signal
 import time
+from collections.abc import Callable
 from typing import Any
 
 from runtime import logs, wire
@@ -158,7 +159,7 @@ class Supervisor:
         if events:
             self.output.forward(events)
 
-    def _stray(self, logger: str, level: str) -> Any:
+    def _stray(self, logger: str, level: str) -> Callable[[list[bytes]], None]:
         """Lines the task or a library wrote outside the logger become events of their own."""
         log = getattr(self.log.bind(logger=logger), level)
 

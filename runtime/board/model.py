@@ -7,8 +7,10 @@ and the workflow run a job belongs to comes from its `batch-task:run-id` tag.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from runtime import timestamps
 
 STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
 TERMINAL = frozenset({"SUCCEEDED", "FAILED"})
@@ -24,8 +26,7 @@ def rfc3339(value: Any) -> str | None:
             value = datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000
         except ValueError:
             return None
-    moment = datetime.fromtimestamp(float(value) / 1000, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return timestamps.rfc3339(float(value) / 1000)
 
 
 def queue_name(value: str | None) -> str | None:

@@ -15,13 +15,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from runtime.job import Job
 from runtime.progress.delivery import REQUEST_TIMEOUT, Endpoint, Rejected, Retry, backoff
 from runtime.progress.snapshot import Snapshot
+from runtime.timestamps import rfc3339
 
 RUNNING_INTERVAL = 1.0
 CLOSE_MARGIN = 0.2
@@ -157,7 +157,6 @@ class Reporter:
         if status == "RUNNING":
             self._pending = False
             self._last_running = self._clock()
-        now = datetime.now(UTC)
         return {
             "job_id": self.job.job_id,
             "attempt": self.job.attempt,
@@ -168,7 +167,7 @@ class Reporter:
             "stage": self._stage,
             "message": self._message if status == "RUNNING" else None,
             "sequence": self._sequence,
-            "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z",
+            "timestamp": rfc3339(time.time()),
             "elapsed_seconds": round(self._clock() - self._started, 3),
             "result": result,
             "error": error,

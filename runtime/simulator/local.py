@@ -23,8 +23,9 @@ from runtime.errors import ExitCode, UsageError
 from runtime.ops import jobdef
 from runtime.ops.arguments import Parser, add_env, pairs
 from runtime.simulator import jobs, launch
-from runtime.simulator.output import note, rfc3339
+from runtime.simulator.output import note
 from runtime.simulator.record import Unit
+from runtime.timestamps import rfc3339
 
 MAX_ARRAY_SIZE = 10_000
 EPILOG = """\

@@ -16,10 +16,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from runtime.simulator.state import EventWriter
+from runtime.timestamps import rfc3339
 
 PREFIX = "batch-task local"
 _echo_lock = threading.Lock()
@@ -63,15 +63,6 @@ class AttemptOutput:
         if self.array_index is not None:
             event["array_index"] = self.array_index
         return event
-
-
-def rfc3339(seconds: float) -> str:
-    """SPEC's timestamps: RFC 3339, UTC, milliseconds."""
-    return (
-        datetime.fromtimestamp(seconds, UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
 
 
 def _json_object(line: str) -> dict[str, Any] | None:

@@ -9,11 +9,12 @@ covered, so that a resumed run still describes the run as a whole.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 from runtime.ops import jobdef
+from runtime.timestamps import rfc3339
 from runtime.workflow.plan import Plan, PlannedNode
 from runtime.workflow.store import Store
 
@@ -23,7 +24,7 @@ TERMINAL = ("SUCCEEDED", "FAILED")
 
 
 def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return rfc3339(time.time())
 
 
 def compiled_document(plan: Plan, mode: str, queue: str | None = None) -> dict[str, Any]:
