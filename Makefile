@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test image-test lint bench clean
+.PHONY: demo test system-packages image-test lint bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,11 +18,16 @@ demo: demo/sample.tif
 	$(BIN)/batch-task ingest --source demo/sample.tif --destination demo/out/sample.tif
 	@ls -l demo/out
 
+# The Debian packages the tests need (rsyslog, chromium, tmux): installed as root, else named.
 test: $(STAMP)
+	bash .ci/packages
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
+
+system-packages:
+	bash .ci/packages
 
 # Builds the container image with podman (as root, no registry needed) and runs it against
 # local services: see docker/test-image.sh.

@@ -23,14 +23,7 @@ die() { printf 'image test: %s\n' "$*" >&2; exit 1; }
 [ -x "$PYTHON" ] || die "needs the project's .venv: run 'make test' (or 'make demo') first"
 
 install_tools() {
-  local missing=()
-  for tool in podman runc debootstrap; do
-    command -v "$tool" >/dev/null || missing+=("$tool")
-  done
-  [ ${#missing[@]} -eq 0 ] && return
-  say "installing ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  bash "$ROOT/.ci/packages" podman runc debootstrap
 }
 
 # podman as this test uses it: runc (crun fails on hosts with hybrid cgroups), cgroupfs, the

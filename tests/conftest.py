@@ -29,6 +29,15 @@ pytest_plugins = sorted(
 )
 
 
+def require_installed(path: str | Path, *packages: str) -> None:
+    """A test's real server or browser is missing: fail, naming what installs it (.ci/packages)."""
+    if not Path(path).exists():
+        pytest.fail(
+            f"{path} is missing: install the Debian packages {' '.join(packages)} "
+            f"(`sudo apt-get install -y {' '.join(packages)}`; `make test` does it as root)"
+        )
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

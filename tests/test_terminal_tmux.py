@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 import time
@@ -17,11 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, base_env
+from tests.conftest import ROOT, base_env, require_installed
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
 
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is installed by .ci/run")
+
+@pytest.fixture(autouse=True)
+def _tmux() -> None:
+    require_installed("/usr/bin/tmux", "tmux")
 
 
 def test_log_lines_start_at_column_0_above_the_bar(tmp_path: Path) -> None:
