@@ -28,6 +28,7 @@ from typing import Any
 from runtime import logs, wire
 from runtime.context import TaskContext
 from runtime.job import Job
+from runtime.masking import Redactor
 from runtime.outcome import Outcome
 from runtime.registry import Task
 
@@ -119,7 +120,7 @@ def run(
     pipes: Pipes,
     scratch: Path,
     environ: Mapping[str, str],
-    redactor: logs.Redactor,
+    redactor: Redactor,
     level: str,
     deadline: float | None,
     grace: float,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import runtime
 from runtime import registry
-from runtime.errors import ExitCode, TaskError, UsageError
+from runtime.errors import ExitCode, TaskError, UsageError, classify
 
 SIGPIPE_EXIT = 128 + 13
 USAGE = """\
@@ -66,6 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return SIGPIPE_EXIT
     except Exception as exc:
+        kind = classify(exc)
+        if kind is not None:  # AWS or the network said no: not a bug, and it has its code
+            print(f"batch-task: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return int(kind.exit_code)
         print(bug_report(exc), file=sys.stderr)
         return ExitCode.SOFTWARE
 

@@ -109,6 +109,8 @@ def classify(exc: BaseException) -> type[TaskError] | None:
         if code in _DENIED_CODES:
             return PermissionDenied
         return TransientError if retryable(exc) else None
+    if "NoCredentialsError" in names:
+        return PermissionDenied
     if retryable(exc):
         return TransientError
     if isinstance(exc, FileNotFoundError):

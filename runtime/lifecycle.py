@@ -34,6 +34,7 @@ from pathlib import Path
 from runtime import child, logs, params, progress, sinks, uploads
 from runtime.errors import OutputError, TaskError, UsageError
 from runtime.job import Job
+from runtime.masking import Redactor
 from runtime.outcome import Outcome
 from runtime.registry import Task
 from runtime.supervisor import Stops, Supervisor
@@ -46,7 +47,7 @@ SECRET_ENV = ("PROGRESS_TOKEN", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 class _Reporting:
     """The supervisor's side of a run: its log pipeline, sinks and progress reporter."""
 
-    def __init__(self, task: Task, job: Job, environ: Mapping[str, str], redactor: logs.Redactor):
+    def __init__(self, task: Task, job: Job, environ: Mapping[str, str], redactor: Redactor):
         self.error: TaskError | None = None
         try:
             log_sinks = sinks.from_env(environ, task=task.name, job=job)
@@ -104,7 +105,7 @@ class _Reporting:
 def run(task: Task, argv: Sequence[str], environ: Mapping[str, str]) -> int:
     stops = Stops()
     job = Job.from_env(environ)
-    redactor = logs.Redactor()
+    redactor = Redactor()
     for name in SECRET_ENV:
         redactor.add(environ.get(name, ""))
     started = time.monotonic()

@@ -24,6 +24,7 @@ import structlog
 
 from runtime import wire
 from runtime.events import SPEC_KEYS
+from runtime.masking import Redactor
 from runtime.sinks import Sink
 from runtime.sinks.record import Record
 
@@ -33,37 +34,10 @@ LEVELS = {
     "warning": logging.WARNING,
     "error": logging.ERROR,
 }
-_MIN_SECRET = 4
 _STD_LOGGER_LEVEL = logging.WARNING
 _REPORT_MARGIN = 0.2
 Event = dict[str, Any]
 _encode = json.JSONEncoder(default=str, ensure_ascii=False).encode
-
-
-class Redactor:
-    """Replaces known secret values in rendered lines, wherever they occur (tracebacks too).
-
-    Working on the rendered text catches secrets nested in results or exception messages,
-    at the cost of one substring test per secret per line. Values shorter than four characters
-    are not treated as secrets: they would blank out ordinary words.
-    """
-
-    def __init__(self) -> None:
-        self._forms: list[str] = []
-
-    def add(self, secret: str) -> None:
-        if len(secret) < _MIN_SECRET:
-            return
-        for form in (secret, json.dumps(secret)[1:-1]):
-            if form not in self._forms:
-                self._forms.append(form)
-        self._forms.sort(key=len, reverse=True)
-
-    def __call__(self, text: str) -> str:
-        for form in self._forms:
-            if form in text:
-                text = text.replace(form, "***")
-        return text
 
 
 class Output:

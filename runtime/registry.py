@@ -6,12 +6,15 @@ first use, so `batch-task list` stays as cheap as importing the task modules.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
 import importlib
 import inspect
+import os
 import re
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, overload
 
@@ -96,27 +99,65 @@ def task(func: Callable[..., Any] | None = None, /, *, name: str | None = None) 
     return register(func) if func is not None else register
 
 
+class ModuleNotLoaded(UsageError):
+    """A task module named by `TASK_MODULES` or an entry point can't be imported."""
+
+    def __init__(self, what: str, module: str, problem: str, advice: str = "") -> None:
+        super().__init__(f"{what} {problem}{advice}")
+        self.module = module
+        self.problem = problem
+
+
+def modules(environ: Mapping[str, str]) -> list[str]:
+    """The modules `TASK_MODULES` names, in order."""
+    return [m for m in (m.strip() for m in environ.get("TASK_MODULES", "").split(",")) if m]
+
+
 def load(environ: Mapping[str, str]) -> dict[str, Task]:
-    """Import `TASK_MODULES` and the `batch_task.tasks` entry points (the built-ins among them)."""
-    for module in filter(None, (m.strip() for m in environ.get("TASK_MODULES", "").split(","))):
-        _import(functools.partial(importlib.import_module, module), f"TASK_MODULES' {module!r}")
+    """Import `TASK_MODULES` and the `batch_task.tasks` entry points (the built-ins among them).
+
+    The modules are looked for on `environ`'s PYTHONPATH as well as this interpreter's path,
+    as a job started with that environment would find them, so that a laptop command can load
+    the tasks of a job definition that sets both.
+    """
+    with _on_path(environ.get("PYTHONPATH", "")):
+        for module in modules(environ):
+            load_module = functools.partial(importlib.import_module, module)
+            _import(load_module, module, f"TASK_MODULES' {module!r}")
     from importlib.metadata import entry_points
 
     for ep in entry_points(group=ENTRY_POINT_GROUP):
-        _import(ep.load, f"entry point {ep.name!r} ({ep.value}) in {ENTRY_POINT_GROUP}")
+        _import(ep.load, ep.value, f"entry point {ep.name!r} ({ep.value}) in {ENTRY_POINT_GROUP}")
     return dict(sorted(_tasks.items()))
 
 
-def _import(load: Callable[[], object], what: str) -> None:
+@contextlib.contextmanager
+def _on_path(python_path: str) -> Iterator[None]:
+    """PYTHONPATH's entries on sys.path while task modules are imported, then removed again
+    (a module keeps what it imported; its later imports are its own business)."""
+    entries = [os.path.abspath(p) for p in python_path.split(os.pathsep) if p]
+    added = [p for p in dict.fromkeys(entries) if p not in sys.path]
+    sys.path[0:0] = added
+    if added:
+        importlib.invalidate_caches()
+    try:
+        yield
+    finally:
+        for entry in added:
+            with contextlib.suppress(ValueError):
+                sys.path.remove(entry)
+
+
+def _import(load: Callable[[], object], module: str, what: str) -> None:
     """Turn a broken task module into a usage error that names it, not a traceback."""
     try:
         load()
     except ImportError as exc:
-        raise UsageError(
-            f"{what} can't be imported ({exc}); check the name and PYTHONPATH"
+        raise ModuleNotLoaded(
+            what, module, f"can't be imported ({exc})", "; check the name and PYTHONPATH"
         ) from exc
     except Exception as exc:
-        raise UsageError(f"{what} failed while registering its tasks: {exc}") from exc
+        raise ModuleNotLoaded(what, module, f"failed while registering its tasks: {exc}") from exc
 
 
 def get(name: str, environ: Mapping[str, str]) -> Task:

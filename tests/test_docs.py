@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from runtime.batch import jobdef
 from runtime.errors import ExitCode
-from runtime.ops import jobdef
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

@@ -18,8 +18,8 @@ import pytest
 from botocore.validate import ParamValidator
 
 from runtime import params, registry
+from runtime.batch import jobdef
 from runtime.errors import UsageError
-from runtime.ops import jobdef
 from tests.conftest import ROOT
 
 DEFINITIONS = sorted((ROOT / "docker" / "job-definitions").glob("*.json"))

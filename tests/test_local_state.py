@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from runtime.ops import jobdef
-from runtime.ops.jobdef import JobDefinition
+from runtime.batch import jobdef
+from runtime.batch.jobdef import JobDefinition
 from runtime.simulator import jobs
 from runtime.simulator.state import LocalState, child_id, home
 from tests.conftest import FIXTURE_TASKS, ROOT, Run, base_env, run_cli

@@ -92,7 +92,7 @@ def main(args: list[str]) -> int:
         from runtime.board.awsjobs import AwsSource
 
         sources.append(AwsSource(ns.queue, ns.interval))
-    hub = Hub(sources, runs.Runs(runs.location(ns.state)), secrets.load_tasks(os.environ))
+    hub = Hub(sources, runs.Runs(runs.location(ns.state)), secrets.Secrets(os.environ))
     board.hub = hub
     signal.signal(signal.SIGTERM, _interrupt)
     stop = threading.Event()

@@ -13,12 +13,11 @@ import sys
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Mapping
 from typing import Any
 
 from runtime.board import model
 from runtime.board.runs import Runs, overlay, sort_key
-from runtime.board.secrets import MASK, Masker
+from runtime.board.secrets import MASK, Masker, Secrets
 from runtime.board.sources import Entry, Source, count_children
 
 EVENTS_KEPT = 20_000
@@ -26,12 +25,10 @@ RUNS_INTERVAL = 1.0
 
 
 class Hub:
-    def __init__(
-        self, sources: list[Source], runs: Runs, tasks: Mapping[str, frozenset[str]]
-    ) -> None:
+    def __init__(self, sources: list[Source], runs: Runs, secrets: Secrets) -> None:
         self.sources = sources
         self.runs = runs
-        self.tasks = tasks
+        self.secrets = secrets
         self.rows: dict[str, dict[str, Any]] = {}
         self.owner: dict[str, Source] = {}
         self.records: dict[str, dict[str, Any]] = {}
@@ -47,7 +44,7 @@ class Hub:
         self._body: bytes | None = None
 
     def masker(self, raw: dict[str, Any]) -> Masker:
-        return Masker(self.tasks, raw)
+        return Masker(self.secrets.of(raw), raw)
 
     def _publish(self, kind: str, payload: dict[str, Any]) -> None:
         with self.changed:

@@ -1,147 +1,76 @@
 """Keeping secret parameter values off the board, whatever field would carry them.
 
-Tasks are loaded as `submit` loads them (TASK_MODULES, entry points). A job's task is the
-first word of its command; the parameters its signature marks secret are masked in the
-job's parameters and command, and every value found there is then scrubbed from anything else
-shown for the job (log events, progress, status reasons). A job whose task can't be loaded
-has every parameter treated as secret.
+A job's task is loaded as the job itself loads it (runtime.batch.tasks): the job's own
+environment as DescribeJobs shows it (`TASK_MODULES`, `PYTHONPATH`) over the board's, then the
+entry points. Its secrets are masked as everywhere else (runtime.masking): where they stand in
+the job's parameters and command, and in anything else shown for the job (log events,
+progress, status reasons) when long enough to be a secret. A job whose task can't be loaded
+has every parameter masked where it stands; the board says once why.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
+import threading
 from collections.abc import Mapping
 from typing import Any
 
-from runtime import registry
-from runtime.errors import UsageError
-from runtime.params.placeholders import is_unresolved, name_of
+from runtime.batch import tasks
+from runtime.errors import TaskError
+from runtime.masking import MASK, TaskSecrets, mask_job, secrets_of
 
-MASK = "***"
-_SHORTEST_SCRUBBED = 4
-
-
-def load_tasks(environ: Mapping[str, str] = os.environ) -> dict[str, frozenset[str]]:
-    """Each loadable task's secret parameter names (in `snake_case`)."""
-    try:
-        tasks = registry.load(environ)
-    except UsageError as exc:
-        print(f"batch-task board: {exc}; every job's parameters are masked", file=sys.stderr)
-        return {}
-    return {name: frozenset(p.name for p in t.params if p.secret) for name, t in tasks.items()}
+__all__ = ["MASK", "Masker", "Secrets"]
 
 
-def _norm(flag: str) -> str:
-    return flag.lstrip("-").replace("-", "_")
+class Secrets:
+    """The secrets of each job's task, loaded once per task and environment."""
+
+    def __init__(self, environ: Mapping[str, str] = os.environ) -> None:
+        self.environ = dict(environ)
+        self._known: dict[tuple[str | None, str, str], TaskSecrets | None] = {}
+        self._lock = threading.Lock()
+
+    def of(self, raw: Mapping[str, Any]) -> TaskSecrets | None:
+        container = raw.get("container") or {}
+        command = list(container.get("command") or [])
+        env = tasks.loading_environment(
+            {e["name"]: str(e.get("value", "")) for e in container.get("environment") or []}
+        )
+        key = (tasks.name_of(command), env.get("TASK_MODULES", ""), env.get("PYTHONPATH", ""))
+        with self._lock:
+            if key not in self._known:
+                self._known[key] = self._load(command, env, str(raw.get("jobDefinition")))
+            return self._known[key]
+
+    def _load(self, command: list[str], env: dict[str, str], definition: str) -> TaskSecrets | None:
+        try:
+            return secrets_of(tasks.load(command, env, definition, self.environ).params)
+        except TaskError as exc:
+            print(f"batch-task board: {exc}; its jobs' parameters are masked", file=sys.stderr)
+            return None
 
 
 class Masker:
     """Masks one job's secrets: `mask(raw)` for its document, `scrub(obj)` for the rest."""
 
-    def __init__(self, tasks: Mapping[str, frozenset[str]], raw: Mapping[str, Any]) -> None:
+    def __init__(self, secrets: TaskSecrets | None, raw: Mapping[str, Any]) -> None:
         command = list((raw.get("container") or {}).get("command") or [])
-        head = command[1:] if command[:1] == ["run"] else command
-        self.task = head[0] if head else None
-        self.known = self.task in tasks
-        self.secret = tasks.get(self.task or "", frozenset())
-        self.values: set[str] = set()
-        self._command = self._mask_command(command)
-        self._parameters = self._mask_parameters(dict(raw.get("parameters") or {}), command)
-
-    def _hidden(self, name: str) -> bool:
-        return not self.known or _norm(name) in self.secret
-
-    def _keep(self, value: Any) -> None:
-        if isinstance(value, str) and value and value != MASK and not is_unresolved(value):
-            self.values.add(value)
-
-    def _mask_command(self, command: list[str]) -> list[str]:
-        out: list[str] = []
-        flag: str | None = None
-        prefix = 1 if command[:1] != ["run"] else 2
-        for position, word in enumerate(command):
-            if position < prefix:
-                out.append(word)
-                continue
-            if word.startswith("--"):
-                name, eq, value = word.partition("=")
-                flag = None if eq else name
-                out.append(f"{name}={self._value(name, value)}" if eq else word)
-                continue
-            out.append(self._value(flag, word) if flag else self._value("", word))
-        return out
-
-    def _value(self, flag: str, value: str) -> str:
-        if flag == "--params":
-            return self._mask_params_json(value)
-        if flag and not self._hidden(flag):
-            return value
-        self._keep(value)
-        return MASK
-
-    def _mask_params_json(self, value: str) -> str:
-        try:
-            document = json.loads(value)
-        except json.JSONDecodeError:
-            return value if self.known else MASK
-        if not isinstance(document, dict):
-            return MASK
-        masked = {}
-        for key, item in document.items():
-            if self._hidden(key):
-                self._keep(item if isinstance(item, str) else json.dumps(item))
-                masked[key] = MASK
-            else:
-                masked[key] = item
-        return json.dumps(masked)
-
-    def _mask_parameters(self, parameters: dict[str, Any], command: list[str]) -> dict[str, Any]:
-        """Batch parameters are `Ref::` names: secret when their name or their flag is."""
-        found = (
-            (name_of(word), command[i - 1])
-            for i, word in enumerate(command)
-            if i and isinstance(word, str)
-        )
-        behind = {name: flag for name, flag in found if name is not None}
-        masked = {}
-        for name, value in parameters.items():
-            if self._hidden(name) or self._hidden(behind.get(name, name)):
-                self._keep(value)
-                masked[name] = MASK
-            else:
-                masked[name] = value
-        return masked
+        self.secret = None if secrets is None else secrets.names
+        self.masks = mask_job(command, dict(raw.get("parameters") or {}), secrets)
 
     def mask(self, raw: dict[str, Any]) -> dict[str, Any]:
         """The job's document with its parameters and command masked, everything scrubbed."""
         out = dict(raw)
-        out["parameters"] = self._parameters
+        out["parameters"] = self.masks.parameters
         if "container" in raw:
-            out["container"] = {**(raw.get("container") or {}), "command": self._command}
+            out["container"] = {**(raw.get("container") or {}), "command": self.masks.command}
         return self.scrub(out)
 
     def scrub(self, obj: Any) -> Any:
-        """Replace every secret value found anywhere in `obj` (strings, lists, dicts)."""
-        if not self.values:
-            return obj
-        if isinstance(obj, str):
-            return self._scrub_text(obj)
-        if isinstance(obj, list):
-            return [self.scrub(item) for item in obj]
-        if isinstance(obj, dict):
-            return {key: self.scrub(value) for key, value in obj.items()}
-        return obj
-
-    def _scrub_text(self, text: str) -> str:
-        if text in self.values:
-            return MASK
-        for value in self.values:
-            if len(value) >= _SHORTEST_SCRUBBED and value in text:
-                text = text.replace(value, MASK)
-        return text
+        return self.masks.redact.scrub(obj)
 
     def params(self, params: dict[str, Any]) -> dict[str, Any]:
         """Parameters from a `task.started` event: secret names masked (the runtime did too)."""
-        return {k: MASK if self._hidden(k) else self.scrub(v) for k, v in params.items()}
+        hidden = (lambda _: True) if self.secret is None else self.secret.__contains__
+        return {k: MASK if hidden(k) else self.scrub(v) for k, v in params.items()}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 from dataclasses import dataclass
@@ -17,8 +16,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from runtime import documents, params, registry
+from runtime.batch import jobdef, tasks
 from runtime.errors import UsageError
-from runtime.ops import aws, jobdef
+from runtime.ops import aws
 from runtime.ops.arguments import Parser, pairs
 
 _JOB_NAME = re.compile(r"[^A-Za-z0-9_-]")
@@ -58,14 +58,6 @@ def load_definition(ref: str) -> Submittable:
     return Submittable(definition, latest, f"{name}:{latest['revision']}")
 
 
-def task_of(command: list[str]) -> tuple[registry.Task, list[str]]:
-    """The task a command runs, and the arguments that follow its name."""
-    head = command[1:] if command[:1] == ["run"] else command
-    if not head or head[0].startswith("-"):
-        raise UsageError(f"the command {command} does not start with a task name")
-    return registry.get(head[0], os.environ), head[1:]
-
-
 def build_request(
     job: Submittable,
     queue: str,
@@ -82,7 +74,7 @@ def build_request(
     each manifest item must supply that parameter instead (runtime.params.placeholders).
     """
     command = job.definition.command_for(given, supplied_later=manifest is not None)
-    task, argv = task_of(command)
+    task, argv = job.definition.task(command), tasks.arguments(command)
     size = array_size
     if manifest is not None:
         size = _check_manifest(task, argv, manifest)

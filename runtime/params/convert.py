@@ -56,6 +56,17 @@ def convert(tp: Any, value: Any) -> Any:
     raise TypeError(f"unsupported parameter type {tp!r}")
 
 
+def choices(tp: Any) -> tuple[str, ...]:
+    """The values a `Literal[...]` or an Enum (or a list of one) declares, as text."""
+    if typing.get_origin(tp) is list:
+        return choices((typing.get_args(tp) or (Any,))[0])
+    if typing.get_origin(tp) is typing.Literal:
+        return tuple(str(c) for c in typing.get_args(tp))
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return tuple(str(m.value) for m in tp)
+    return ()
+
+
 def type_name(tp: Any) -> str:
     """How `describe` and error messages name an annotation; refuses what can't be parsed."""
     if tp in (str, int, float, bool, dict, list) or tp is Any:

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from runtime.context import TaskContext
-from runtime.params.convert import convert, type_name
+from runtime.masking import MASK
+from runtime.params.convert import choices, convert, type_name
 
 MISSING: Any = inspect.Parameter.empty
-MASK = "***"
 # Flags the runtime itself reads; a task can't declare parameters with these names.
 RESERVED_FLAGS = ("params", "manifest")
 
@@ -52,6 +52,10 @@ class Param:
     @property
     def is_list(self) -> bool:
         return typing.get_origin(self.type) is list or self.type is list
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return choices(self.type)
 
     @property
     def is_bool(self) -> bool:

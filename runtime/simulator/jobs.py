@@ -13,7 +13,6 @@ Every change (status, an attempt, a log line) is written to the local state as i
 
 from __future__ import annotations
 
-import os
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -22,7 +21,8 @@ from contextlib import nullcontext
 from typing import Any
 
 from runtime import cgroups
-from runtime.ops import jobdef
+from runtime.batch import jobdef, tasks
+from runtime.masking import JobMasks
 from runtime.simulator import launch, masking
 from runtime.simulator.output import AttemptOutput, note
 from runtime.simulator.record import JobRecord, Unit
@@ -52,7 +52,7 @@ class LocalJob:
         tags: Mapping[str, str] | None,
         launcher: launch.Launcher,
         state: LocalState,
-        masks: masking.Masking,
+        masks: JobMasks,
     ) -> None:
         self.definition = definition
         self.command = list(command)
@@ -64,8 +64,9 @@ class LocalJob:
             "jobName": definition.name,
             "jobQueue": QUEUE,
             "jobDefinition": definition.name,
-            "parameters": masks.parameters({**definition.defaults, **params}),
-            "command": masks.command(command),
+            "parameters": masks.parameters,
+            "command": masks.command,
+            "environment": tasks.loading_environment({**definition.environment, **env}),
             "dependsOn": [dict(d) for d in depends_on],
             "tags": dict(tags or {}),
         }
@@ -181,7 +182,7 @@ class LocalJob:
                 self.masks.redact,
                 unit.job_id,
                 number,
-                _task(self.command),
+                tasks.name_of(self.command),
                 unit.array_index,
             )
             attempt = launch.run_attempt(
@@ -223,8 +224,7 @@ def submit(
     """
     resolved = list(command) if command is not None else definition.command_for(params)
     env = dict(env or {})
-    environ = {**os.environ, **definition.environment, **env}
-    masks = masking.for_job(definition, params, resolved, environ)
+    masks = masking.for_job(definition, params, resolved, env)
     return LocalJob(
         definition,
         params,
@@ -250,8 +250,3 @@ def _batch_env(unit: Unit, attempt: int) -> dict[str, str]:
     if unit.array_index is not None:
         env["AWS_BATCH_JOB_ARRAY_INDEX"] = str(unit.array_index)
     return env
-
-
-def _task(command: Sequence[str]) -> str | None:
-    head = command[1:] if command[:1] == ["run"] else command
-    return head[0] if head else None

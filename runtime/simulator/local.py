@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from runtime.batch import jobdef
 from runtime.errors import ExitCode, UsageError
-from runtime.ops import jobdef
 from runtime.ops.arguments import Parser, add_env, pairs
 from runtime.simulator import jobs, launch
 from runtime.simulator.output import note

@@ -56,7 +56,11 @@ def document(
         "startedAt": _ms(unit.started_at),
         "stoppedAt": _ms(unit.stopped_at),
         "parameters": dict(shown["parameters"]),
-        "container": {"command": list(shown["command"]), "exitCode": last},
+        "container": {
+            "command": list(shown["command"]),
+            "environment": [{"name": k, "value": v} for k, v in shown["environment"].items()],
+            "exitCode": last,
+        },
         "attempts": [
             {
                 "container": {"exitCode": a.exit_code, "reason": a.reason},

@@ -9,15 +9,14 @@ and submissions start from the same Plan, so what validates is what runs.
 from __future__ import annotations
 
 import difflib
-import json
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from runtime import params as task_params
+from runtime.batch import jobdef, tasks
 from runtime.errors import TaskError, UsageError
-from runtime.ops import jobdef
 from runtime.workflow import file, manifest, templates
 from runtime.workflow.templates import Unresolved
 
@@ -78,8 +77,10 @@ def make(path: str, given: dict[str, str], run_id: str | None = None) -> Plan:
         if planned is not None:
             plan.nodes[name] = planned
     plan.nodes = {n: plan.nodes[n] for n in flow.nodes if n in plan.nodes}
+    unloaded: dict[str, list[str]] = {}
     for planned in plan.nodes.values():
-        _check_params(planned, problems)
+        _check_params(planned, problems, unloaded)
+    problems.extend(_unloaded(unloaded))
     if problems:
         raise UsageError(_report(path, problems))
     return plan
@@ -199,9 +200,8 @@ def _definition(
 ) -> tuple[dict[str, Any], jobdef.JobDefinition] | None:
     try:
         if ref.endswith(".json"):
-            definition = jobdef.load(ref)
-            with open(ref, encoding="utf-8") as handle:
-                return json.load(handle), definition
+            document = jobdef.load_document(ref)
+            return document, jobdef.parse(document, ref)
         from runtime.ops import submit
 
         found = submit.load_definition(ref)
@@ -257,21 +257,17 @@ def _node_param(plan: Plan, upstream: set[str], node: str, rest: str) -> Any:
     return values if source.children is not None else values[0]
 
 
-def task_argv(command: list[str]) -> list[str]:
-    """The arguments after the task's name in a definition's command."""
-    head = command[1:] if command[:1] == ["run"] else command
-    return head[1:]
+def _check_params(node: PlannedNode, problems: list[str], unloaded: dict[str, list[str]]) -> None:
+    """Parse each job's parameters with its task's own parser, as the container will.
 
-
-def _check_params(node: PlannedNode, problems: list[str]) -> None:
-    """Parse each job's parameters with its task's own parser, as the container will."""
-    from runtime.ops import submit
-
+    A task that can't be loaded is one problem of its definition, however many nodes use it:
+    `unloaded` gathers the nodes under each such message.
+    """
     where = f"node {node.name!r}"
     try:
-        task, _ = submit.task_of(list(node.definition.command))
+        task = node.definition.task(node.definition.command)
     except UsageError as exc:
-        problems.append(f"{where}: {exc}")
+        unloaded.setdefault(str(exc), []).append(node.name)
         return
     if node.children == []:
         return  # its manifest's problem is reported already
@@ -281,9 +277,16 @@ def _check_params(node: PlannedNode, problems: list[str]) -> None:
         label = f"{where} item {index}" if node.children is not None else where
         try:
             command = node.definition.command_for({k: templates.as_text(v) for k, v in row.items()})
-            task_params.parse(task.params, task_argv(command))
+            task_params.parse(task.params, tasks.arguments(command))
         except UsageError as exc:
             found.append(f"{label}: {exc}")
     problems.extend(found[:SHOWN_ITEM_PROBLEMS])
     if len(found) > SHOWN_ITEM_PROBLEMS:
         problems.append(f"{where}: {len(found) - SHOWN_ITEM_PROBLEMS} more items have problems")
+
+
+def _unloaded(unloaded: dict[str, list[str]]) -> list[str]:
+    return [
+        ("node " if len(names) == 1 else "nodes ") + ", ".join(map(repr, names)) + f": {message}"
+        for message, names in unloaded.items()
+    ]

@@ -13,7 +13,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from runtime.ops import jobdef
+from runtime.batch import jobdef
 from runtime.timestamps import rfc3339
 from runtime.workflow.plan import Plan, PlannedNode
 from runtime.workflow.store import Store
