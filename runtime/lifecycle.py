@@ -37,7 +37,7 @@ from runtime.job import Job
 from runtime.masking import Redactor
 from runtime.outcome import Outcome
 from runtime.registry import Task
-from runtime.supervisor import Stops, Supervisor
+from runtime.supervisor import Stops, Supervisor, Watch, Watcher
 
 GRACE_SECONDS = 3.0
 EXIT_BUDGET_SECONDS = 5.0
@@ -102,7 +102,11 @@ class _Reporting:
         return int(outcome.exit_code)
 
 
-def run(task: Task, argv: Sequence[str], environ: Mapping[str, str]) -> int:
+def run(
+    task: Task, argv: Sequence[str], environ: Mapping[str, str], watchers: Sequence[Watcher] = ()
+) -> int:
+    """Run the task to its exit code; each watcher runs on a thread of the supervisor's while
+    the task runs (runtime.supervisor.Watch)."""
     stops = Stops()
     job = Job.from_env(environ)
     redactor = Redactor()
@@ -158,7 +162,11 @@ def run(task: Task, argv: Sequence[str], environ: Mapping[str, str]) -> int:
             timeout=timeout,
             grace=GRACE_SECONDS,
         )
+        watch = Watch(stops, reporting.log, reporting.reporter.snapshot)
+        for watcher in watchers:
+            threading.Thread(target=watcher, args=(watch,), name="watcher", daemon=True).start()
         outcome = supervisor.run()
+        watch.done.set()
         if not outcome.succeeded:
             uploads.abort_open(supervisor.uploads, reporting.log)
         return reporting.finish(outcome, started)

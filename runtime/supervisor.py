@@ -12,8 +12,10 @@ import json
 import os
 import selectors
 import signal
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from runtime import logs, wire
@@ -28,17 +30,39 @@ _READ = 1 << 16
 
 
 class Stops:
-    """Records SIGTERM and SIGINT for the loop; installed before the fork, so none is missed."""
+    """What stops a run from outside its task, for the loop to act on: SIGTERM and SIGINT
+    (the handler is installed before the fork, so none is missed) and a watcher's request."""
 
     def __init__(self) -> None:
         self.signum: int | None = None
         self.count = 0
+        self.requested: tuple[Outcome, int] | None = None
         for signum in CANCELLED:
             signal.signal(signum, self._handle)
 
     def _handle(self, signum: int, _frame: Any) -> None:
         self.signum = self.signum or signum
         self.count += 1
+
+    def request(self, outcome: Outcome, signum: int = signal.SIGTERM) -> None:
+        """Stop the task by sending it `signum`, and end the run with `outcome` unless the task
+        still succeeds. Safe from any thread; the first request wins."""
+        if self.requested is None:
+            self.requested = (outcome, signum)
+
+
+@dataclass
+class Watch:
+    """What a watcher (a thread beside the supervisor's loop, such as the Spot notice's) gets:
+    the run's logger, the latest progress, a way to stop the task, and the run's end."""
+
+    stops: Stops
+    log: Any
+    snapshot: Callable[[], Any]
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+Watcher = Callable[[Watch], None]
 
 
 class Supervisor:
@@ -100,9 +124,12 @@ class Supervisor:
         return self._outcome(status, stop)
 
     def _stop_reason(self, deadline: float | None) -> Outcome | None:
-        """SIGTERM, SIGINT or the deadline, forwarded to the task's process, or None."""
+        """SIGTERM, SIGINT, a watcher's request or the deadline, forwarded to the task's
+        process, or None."""
         if self.stops.signum is not None:
             stop, signum = Outcome.cancelled(self.stops.signum), self.stops.signum
+        elif self.stops.requested is not None:
+            stop, signum = self.stops.requested
         elif deadline is not None and time.monotonic() >= deadline:
             stop, signum = Outcome.timed_out(self.timeout or 0.0), signal.SIGTERM
         else:
